@@ -1,0 +1,328 @@
+// Tape forward ops (run as they are recorded) and their reverse rules.
+// Linear ops (affine, sums, slices, scaling) act on every stream alike; the bias and additive constants touch
+// the value stream only; nonlinear ops go through the StreamSet's chain-rule programs (jet_kernels_cpu).
+#include "tape.h"
+
+#include <utility>
+
+#include "jet_kernels_cpu.h"
+
+namespace jetpinn {
+
+template <class T>
+Node<T>& Tape<T>::fresh(Op op, StreamSetPtr streams, Index points, Index cols) {
+  if (m_count == static_cast<int>(m_nodes.size())) m_nodes.emplace_back();
+  Node<T>& n = m_nodes[static_cast<std::size_t>(m_count++)];
+  n.op = op;
+  n.a = n.b = n.w = n.bias = -1;
+  n.scalar = 0;
+  n.power = 0;
+  n.i0 = n.i1 = 0;
+  n.needs_grad = false;
+  n.points = points;
+  n.value.resize(streams->size() * points, cols);
+  n.streams = std::move(streams);
+  return n;
+}
+
+template <class T>
+void Tape<T>::check_same(const Node<T>& a, const Node<T>& b, const char* what) const {
+  JETPINN_CHECK(a.streams.get() == b.streams.get() || (a.streams->size() == 1 && b.streams->size() == 1),
+                what << ": operands carry different jet streams [" << a.streams->describe() << "] vs ["
+                     << b.streams->describe() << "]");
+  check_same_shape(a.value, b.value, what);
+}
+
+template <class T>
+void Tape<T>::check_plain(const Node<T>& x, const char* what) const {
+  JETPINN_CHECK(x.streams->size() == 1, what << " takes a plain tensor; this one carries streams ["
+                                             << x.streams->describe() << "]: pick one first, as in u.d(\"xx\")");
+}
+
+template <class T>
+Var<T> Tape<T>::input(ConstMatView<T> points, StreamSetPtr streams) {
+  JETPINN_CHECK(points.cols() == streams->num_inputs() || streams->size() == 1,
+                "input points have " << points.cols() << " columns but the streams are over "
+                                     << streams->num_inputs() << " inputs (" << streams->describe() << ")");
+  const Index P = points.rows(), d = points.cols();
+  Node<T>& n = fresh(Op::Input, std::move(streams), P, d);
+  n.value.set_zero();
+  n.value.block_rows(0, P) = points;
+  for (int s = 1; s < n.streams->size(); ++s) {
+    const Stream& st = n.streams->stream(s);
+    if (st.order() == 1 && !st.collapsed()) n.value.block_rows(s * P, P).col(st.terms[0][0]).setOnes();
+  }
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::constant(ConstMatView<T> values) {
+  Node<T>& n = fresh(Op::Constant, StreamSet::value_only(), values.rows(), values.cols());
+  n.value.mat() = values;
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::affine(Var<T> xv, int weight, int bias) {
+  JETPINN_CHECK(m_params, "affine layer on a tape without a ParamStore");
+  ConstMatView<T> W = std::as_const(*m_params).value(weight);
+  const Node<T>& x0 = node(xv.id());
+  JETPINN_CHECK(W.cols() == x0.value.cols(), "affine layer '" << m_params->info(weight).name << "': weight "
+                                                               << shape_str(W.rows(), W.cols()) << " needs "
+                                                               << W.cols() << " input columns, got "
+                                                               << x0.value.shape());
+  Node<T>& n = fresh(Op::Affine, x0.streams, x0.points, W.rows());
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.w = weight;
+  n.bias = bias;
+  n.needs_grad = true;
+  n.value.mat().noalias() = x.value.mat() * W.transpose();
+  if (bias >= 0) {
+    ConstMatView<T> b = std::as_const(*m_params).value(bias);
+    JETPINN_CHECK(b.size() == W.rows(), "bias '" << m_params->info(bias).name << "' has " << b.size()
+                                                 << " entries, the layer has " << W.rows() << " outputs");
+    n.value.block_rows(0, n.points).rowwise() += b.row(0);
+  }
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::linear_const(Var<T> xv, const RowMat<T>& c) {
+  const Node<T>& x0 = node(xv.id());
+  JETPINN_CHECK(c.cols() == x0.value.cols(), "fixed linear map " << shape_str(c.rows(), c.cols()) << " applied to "
+                                                                 << x0.value.shape());
+  Node<T>& n = fresh(Op::LinearConst, x0.streams, x0.points, c.rows());
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.needs_grad = x.needs_grad;
+  n.cmat = c;
+  n.value.mat().noalias() = x.value.mat() * n.cmat.transpose();
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::unary(Var<T> xv, Activation f, int power) {
+  const Node<T>& x0 = node(xv.id());
+  Node<T>& n = fresh(Op::Unary, x0.streams, x0.points, x0.value.cols());
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.act = f;
+  n.power = power;
+  n.needs_grad = x.needs_grad;
+  unary_jet_forward_cpu<T>(f, power, *x.streams, x.points * x.value.cols(), x.value.data(), n.value.data());
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::add(Var<T> av, Var<T> bv) {
+  check_same(node(av.id()), node(bv.id()), "add");
+  Node<T>& n = fresh(Op::Add, node(av.id()).streams, node(av.id()).points, node(av.id()).value.cols());
+  const Node<T>&a = node(av.id()), &b = node(bv.id());
+  n.a = av.id();
+  n.b = bv.id();
+  n.needs_grad = a.needs_grad || b.needs_grad;
+  n.value.mat() = a.value.mat() + b.value.mat();
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::sub(Var<T> av, Var<T> bv) {
+  check_same(node(av.id()), node(bv.id()), "sub");
+  Node<T>& n = fresh(Op::Sub, node(av.id()).streams, node(av.id()).points, node(av.id()).value.cols());
+  const Node<T>&a = node(av.id()), &b = node(bv.id());
+  n.a = av.id();
+  n.b = bv.id();
+  n.needs_grad = a.needs_grad || b.needs_grad;
+  n.value.mat() = a.value.mat() - b.value.mat();
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::mul(Var<T> av, Var<T> bv) {
+  check_same(node(av.id()), node(bv.id()), "mul");
+  Node<T>& n = fresh(Op::Mul, node(av.id()).streams, node(av.id()).points, node(av.id()).value.cols());
+  const Node<T>&a = node(av.id()), &b = node(bv.id());
+  n.a = av.id();
+  n.b = bv.id();
+  n.needs_grad = a.needs_grad || b.needs_grad;
+  product_jet_forward_cpu<T>(*a.streams, a.points * a.value.cols(), a.value.data(), b.value.data(), n.value.data());
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::scale(Var<T> xv, double c) {
+  const Node<T>& x0 = node(xv.id());
+  Node<T>& n = fresh(Op::Scale, x0.streams, x0.points, x0.value.cols());
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.scalar = c;
+  n.needs_grad = x.needs_grad;
+  n.value.mat() = x.value.mat() * T(c);
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::add_scalar(Var<T> xv, double c) {
+  const Node<T>& x0 = node(xv.id());
+  Node<T>& n = fresh(Op::AddScalar, x0.streams, x0.points, x0.value.cols());
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.scalar = c;
+  n.needs_grad = x.needs_grad;
+  n.value.mat() = x.value.mat();
+  n.value.block_rows(0, n.points).array() += T(c);
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::component(Var<T> xv, int stream) {
+  const Node<T>& x0 = node(xv.id());
+  JETPINN_CHECK(stream >= 0 && stream < x0.streams->size(),
+                "stream " << stream << " out of range for [" << x0.streams->describe() << "]");
+  Node<T>& n = fresh(Op::Component, StreamSet::value_only(), x0.points, x0.value.cols());
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.i0 = stream;
+  n.needs_grad = x.needs_grad;
+  n.value.mat() = x.value.block_rows(stream * x.points, x.points);
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::slice_cols(Var<T> xv, Index c0, Index c1) {
+  const Node<T>& x0 = node(xv.id());
+  JETPINN_CHECK(0 <= c0 && c0 < c1 && c1 <= x0.value.cols(),
+                "column slice [" << c0 << ", " << c1 << ") out of range for " << x0.value.shape());
+  Node<T>& n = fresh(Op::SliceCols, x0.streams, x0.points, c1 - c0);
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.i0 = c0;
+  n.i1 = c1;
+  n.needs_grad = x.needs_grad;
+  n.value.mat() = x.value.mat().middleCols(c0, c1 - c0);
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::concat_cols(Var<T> av, Var<T> bv) {
+  const Node<T>&a0 = node(av.id()), &b0 = node(bv.id());
+  JETPINN_CHECK(a0.streams.get() == b0.streams.get() || (a0.streams->size() == 1 && b0.streams->size() == 1),
+                "concat: operands carry different jet streams");
+  JETPINN_CHECK(a0.value.rows() == b0.value.rows(),
+                "concat: row counts differ, " << a0.value.shape() << " vs " << b0.value.shape());
+  Node<T>& n = fresh(Op::ConcatCols, a0.streams, a0.points, a0.value.cols() + b0.value.cols());
+  const Node<T>&a = node(av.id()), &b = node(bv.id());
+  n.a = av.id();
+  n.b = bv.id();
+  n.needs_grad = a.needs_grad || b.needs_grad;
+  n.value.mat().leftCols(a.value.cols()) = a.value.mat();
+  n.value.mat().rightCols(b.value.cols()) = b.value.mat();
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::sum(Var<T> xv) {
+  check_plain(node(xv.id()), "sum");
+  Node<T>& n = fresh(Op::Sum, StreamSet::value_only(), 1, 1);
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.needs_grad = x.needs_grad;
+  n.value(0, 0) = x.value.mat().sum();
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+Var<T> Tape<T>::mean(Var<T> xv) {
+  check_plain(node(xv.id()), "mean");
+  JETPINN_CHECK(node(xv.id()).value.size() > 0, "mean of an empty tensor");
+  Node<T>& n = fresh(Op::Mean, StreamSet::value_only(), 1, 1);
+  const Node<T>& x = node(xv.id());
+  n.a = xv.id();
+  n.needs_grad = x.needs_grad;
+  n.value(0, 0) = x.value.mat().sum() / T(x.value.size());
+  return Var<T>(this, m_count - 1);
+}
+
+template <class T>
+void Tape<T>::backward(Var<T> loss) {
+  JETPINN_CHECK(loss.id() >= 0 && loss.id() < m_count, "backward: the loss does not belong to this recording");
+  Node<T>& l = at(loss.id());
+  JETPINN_CHECK(l.value.rows() == 1 && l.value.cols() == 1, "backward needs a 1 x 1 loss, got " << l.value.shape());
+  for (int i = 0; i <= loss.id(); ++i) {
+    Node<T>& n = at(i);
+    if (!n.needs_grad) continue;
+    n.grad.resize(n.value.rows(), n.value.cols());
+    n.grad.set_zero();
+  }
+  if (!l.needs_grad) return;  // nothing depends on parameters
+  l.grad(0, 0) = T(1);
+  for (int i = loss.id(); i >= 0; --i)
+    if (at(i).needs_grad) backward_node(at(i));
+}
+
+template <class T>
+void Tape<T>::backward_node(Node<T>& n) {
+  Node<T>* a = n.a >= 0 ? &at(n.a) : nullptr;
+  Node<T>* b = n.b >= 0 ? &at(n.b) : nullptr;
+  const bool ga = a && a->needs_grad, gb = b && b->needs_grad;
+  const auto dy = n.grad.mat();
+  switch (n.op) {
+    case Op::Input:
+    case Op::Constant: break;
+    case Op::Affine: {
+      ConstMatView<T> W = std::as_const(*m_params).value(n.w);
+      m_params->grad(n.w).noalias() += dy.transpose() * a->value.mat();
+      if (n.bias >= 0) m_params->grad(n.bias).row(0) += n.grad.block_rows(0, n.points).colwise().sum();
+      if (ga) a->grad.mat().noalias() += dy * W;
+      break;
+    }
+    case Op::LinearConst:
+      if (ga) a->grad.mat().noalias() += dy * n.cmat;
+      break;
+    case Op::Unary:
+      if (ga)
+        unary_jet_backward_cpu<T>(n.act, n.power, *a->streams, a->points * a->value.cols(), a->value.data(),
+                                  n.grad.data(), a->grad.data());
+      break;
+    case Op::Add:
+      if (ga) a->grad.mat() += dy;
+      if (gb) b->grad.mat() += dy;
+      break;
+    case Op::Sub:
+      if (ga) a->grad.mat() += dy;
+      if (gb) b->grad.mat() -= dy;
+      break;
+    case Op::Mul:
+      product_jet_backward_cpu<T>(*a->streams, a->points * a->value.cols(), a->value.data(), b->value.data(),
+                                  n.grad.data(), ga ? a->grad.data() : nullptr, gb ? b->grad.data() : nullptr);
+      break;
+    case Op::Scale:
+      if (ga) a->grad.mat() += dy * T(n.scalar);
+      break;
+    case Op::AddScalar:
+      if (ga) a->grad.mat() += dy;
+      break;
+    case Op::Component:
+      if (ga) a->grad.block_rows(n.i0 * a->points, a->points) += dy;
+      break;
+    case Op::SliceCols:
+      if (ga) a->grad.mat().middleCols(n.i0, n.i1 - n.i0) += dy;
+      break;
+    case Op::ConcatCols:
+      if (ga) a->grad.mat() += dy.leftCols(a->value.cols());
+      if (gb) b->grad.mat() += dy.rightCols(b->value.cols());
+      break;
+    case Op::Sum:
+      if (ga) a->grad.mat().array() += n.grad(0, 0);
+      break;
+    case Op::Mean:
+      if (ga) a->grad.mat().array() += n.grad(0, 0) / T(a->value.size());
+      break;
+  }
+}
+
+template class Tape<float>;
+template class Tape<double>;
+
+}  // namespace jetpinn
