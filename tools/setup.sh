@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# jetpinn setup: install what is missing (Debian packages; idempotent, a no-op when all are there), configure
+# and build in build/ (Release; CUDA backend when nvcc is found), then run the default job.
+#   tools/setup.sh            install, build, run the default job
+#   tools/setup.sh --no-run   install and build only (the test script uses this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+          libopenblas-openmp-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# nvcc is usually not on PATH; the CUDA backend is built when it is found here.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+
+BUILD=${JETPINN_BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release ${JETPINN_CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD" -j "$(nproc)"
+
+if [ "${1:-}" != "--no-run" ]; then
+  echo
+  echo "== default job =="
+  "$BUILD/tools/jetpinn" demo
+fi
