@@ -12,7 +12,7 @@
 
 namespace jetpinn {
 
-enum class Activation { Tanh, Sin, Cos, Exp, Log, Sigmoid, Softplus, Reciprocal, Power };
+enum class Activation { Tanh, Sin, Cos, Exp, Log, Sqrt, Sigmoid, Softplus, Reciprocal, Power };
 
 template <class T>
 JETPINN_HD inline void activation_derivs(Activation a, T x, int power, T* d, int n) {
@@ -21,6 +21,7 @@ JETPINN_HD inline void activation_derivs(Activation a, T x, int power, T* d, int
   using std::log;
   using std::log1p;
   using std::sin;
+  using std::sqrt;
   using std::tanh;
   switch (a) {
     case Activation::Tanh: {  // t = tanh x, s = 1 - t^2: f' = s, f'' = -2ts, f''' = s(6t^2 - 2), f'''' = 8ts(2 - 3t^2)
@@ -62,6 +63,15 @@ JETPINN_HD inline void activation_derivs(Activation a, T x, int power, T* d, int
       if (n >= 2) d[2] = -r * r;
       if (n >= 3) d[3] = T(2) * r * r * r;
       if (n >= 4) d[4] = T(-6) * r * r * r * r;
+      break;
+    }
+    case Activation::Sqrt: {  // sqrt x, 1/(2 sqrt x), -1/(4 x^1.5), 3/(8 x^2.5), -15/(16 x^3.5)
+      T r = sqrt(x), q = T(1) / x;
+      d[0] = r;
+      if (n >= 1) d[1] = T(0.5) / r;
+      if (n >= 2) d[2] = T(-0.25) / r * q;
+      if (n >= 3) d[3] = T(0.375) / r * q * q;
+      if (n >= 4) d[4] = T(-0.9375) / r * q * q * q;
       break;
     }
     case Activation::Sigmoid:
@@ -117,6 +127,7 @@ inline const char* activation_name(Activation a) {
     case Activation::Cos: return "cos";
     case Activation::Exp: return "exp";
     case Activation::Log: return "log";
+    case Activation::Sqrt: return "sqrt";
     case Activation::Sigmoid: return "sigmoid";
     case Activation::Softplus: return "softplus";
     case Activation::Reciprocal: return "reciprocal";

@@ -143,6 +143,7 @@ template <class T> Var<T> sin(Var<T> x) { return x.tape().unary(x, Activation::S
 template <class T> Var<T> cos(Var<T> x) { return x.tape().unary(x, Activation::Cos); }
 template <class T> Var<T> exp(Var<T> x) { return x.tape().unary(x, Activation::Exp); }
 template <class T> Var<T> log(Var<T> x) { return x.tape().unary(x, Activation::Log); }
+template <class T> Var<T> sqrt(Var<T> x) { return x.tape().unary(x, Activation::Sqrt); }
 template <class T> Var<T> sigmoid(Var<T> x) { return x.tape().unary(x, Activation::Sigmoid); }
 template <class T> Var<T> softplus(Var<T> x) { return x.tape().unary(x, Activation::Softplus); }
 template <class T> Var<T> pow(Var<T> x, int p) { return x.tape().unary(x, Activation::Power, p); }

@@ -1,14 +1,78 @@
-// The jetpinn driver. Subcommands: demo (input derivatives through the jets beside finite differences).
+// The jetpinn driver: list, train, eval, reference, demo.
 // Errors: one line on stderr naming the problem, exit status 1; bad command-line usage exits 2 (CLI11).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "config.h"
 #include "derivative_demo.h"
-#include "check.h"
+#include "eval_command.h"
+#include "train_command.h"
+
+namespace {
+
+void list_problems() {
+  using namespace jetpinn;
+  for (const ProblemInfo& p : problems()) {
+    std::cout << p.name << ": " << p.description << "\n  inputs:";
+    for (const auto& i : p.inputs) std::cout << " " << i;
+    std::cout << "; outputs:";
+    for (const auto& o : p.outputs) std::cout << " " << o;
+    if (!p.derived.empty()) {
+      std::cout << "; derived:";
+      for (const auto& d : p.derived) std::cout << " " << d;
+    }
+    std::cout << "\n  presets:";
+    for (const auto& kv : p.presets) std::cout << " " << kv.first;
+    std::cout << "\n  pde parameters:";
+    for (auto it = p.pde.begin(); it != p.pde.end(); ++it) std::cout << " " << it.key() << " = " << it.value().dump();
+    std::cout << "\n";
+  }
+  std::cout << "\noptions (--set key=value; defaults before a problem's own and its preset's changes):\n";
+  Json d = common_defaults();
+  d.erase("pde");
+  for (const auto& line : flatten_keys(d)) std::cout << "  " << line << "\n";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"jetpinn: physics-informed neural networks with forward Taylor jets"};
   app.require_subcommand(1);
+
+  CLI::App* list_cmd = app.add_subcommand("list", "problems, presets, options and their defaults");
+
+  jetpinn::TrainArgs tr;
+  CLI::App* train_cmd = app.add_subcommand("train", "train a problem; writes a run folder");
+  train_cmd->add_option("problem", tr.problem, "problem name (see list)");
+  train_cmd->add_option("--preset", tr.preset, "named preset of the problem");
+  train_cmd->add_option("--config", tr.config_file, "JSON file of settings (same keys as --set)");
+  train_cmd->add_option("--set", tr.sets, "key=value, e.g. net.width=64 (repeatable)");
+  train_cmd->add_option("--iters", tr.iters, "total steps (with --resume: continue up to this step)");
+  train_cmd->add_option("--seed", tr.seed, "seed of weights and points");
+  train_cmd->add_option("--precision", tr.precision, "f32 or f64");
+  train_cmd->add_option("--backend", tr.backend, "cpu or cuda");
+  train_cmd->add_option("--threads", tr.threads, "CPU threads (0: all cores)");
+  train_cmd->add_option("--out", tr.out, "run folder (default runs/PROBLEM-PRESET)");
+  train_cmd->add_option("--resume", tr.resume, "continue the run in this folder from its checkpoint");
+  train_cmd->add_flag("--quiet", tr.quiet, "no progress line");
+
+  jetpinn::EvalArgs ev;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a trained run and its derivatives at points from a CSV file");
+  eval_cmd->add_option("--run", ev.run, "run folder")->required();
+  eval_cmd->add_option("--points", ev.points, "CSV with a header naming the inputs")->required();
+  eval_cmd->add_option("--derivs", ev.derivs, "quantities, e.g. u,u_x,u_xx (default: the outputs)");
+  eval_cmd->add_option("--out", ev.out, "output CSV (default: standard output)");
+
+  jetpinn::ReferenceArgs rf;
+  CLI::App* ref_cmd = app.add_subcommand(
+      "reference",
+      "write a problem's reference solution. One field: FILE.npy shaped by the grid axes in order (time first for\n"
+      "allen-cahn and burgers: [t, x]; [x, y] otherwise), with the axes in FILE_grid.npz. Several fields (cavity):\n"
+      "FILE.npz with one array per field and the axes as axis_<name>.");
+  ref_cmd->add_option("problem", rf.problem, "problem name")->required();
+  ref_cmd->add_option("--preset", rf.preset, "named preset (parameters such as Re or a1, a2)");
+  ref_cmd->add_option("--set", rf.sets, "key=value (repeatable)");
+  ref_cmd->add_option("--out", rf.out, "output .npy or .npz")->required();
 
   jetpinn::DemoOptions demo;
   CLI::App* demo_cmd = app.add_subcommand("demo", "print u and its input derivatives beside finite differences");
@@ -23,6 +87,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    if (*list_cmd) list_problems();
+    if (*train_cmd) return jetpinn::run_train(tr);
+    if (*eval_cmd) return jetpinn::run_eval(ev);
+    if (*ref_cmd) return jetpinn::run_reference(rf);
     if (*demo_cmd) {
       const double worst = jetpinn::run_derivative_demo(demo, std::cout);
       if (!(worst < 1e-5)) {

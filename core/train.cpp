@@ -1,0 +1,218 @@
+// The training step (see train.h).
+#include "train.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace jetpinn {
+
+namespace {
+template <class T>
+bool all_finite(const T* p, Index n) {
+  for (Index i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+}  // namespace
+
+template <class T>
+Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions options, std::uint64_t seed)
+    : m_net(net), m_terms(std::move(terms)), m_opt(std::move(options)), m_rng(seed), m_tape(&net.params()),
+      m_adam(net.params().size(), m_opt.adam) {
+  m_opt.schedule.validate();
+  m_lambda.resize(m_terms.size());
+  for (std::size_t t = 0; t < m_terms.size(); ++t) {
+    JETPINN_CHECK(m_terms[t].sample && m_terms[t].residual, "loss term '" << m_terms[t].name << "' has no sampler or residual");
+    sample(t);
+  }
+}
+
+template <class T>
+void Trainer<T>::sample(std::size_t t) {
+  Term<T>& term = m_terms[t];
+  term.sample(term, m_rng);
+  JETPINN_CHECK(term.points.rows() == term.count, "term '" << term.name << "' sampled " << term.points.rows()
+                                                           << " points, expected " << term.count);
+  m_lambda[t].resize(0, 0);  // sized at the first residual (its column count is known then)
+}
+
+template <class T>
+double Trainer<T>::evaluate(bool update_rba) {
+  m_tape.reset();
+  m_net.params().zero_grad();
+  m_term_mse.assign(m_terms.size(), 0.0);
+  Var<T> total;
+  for (std::size_t t = 0; t < m_terms.size(); ++t) {
+    const Term<T>& term = m_terms[t];
+    Var<T> out = m_net.forward(m_tape, m_tape.input(term.points, term.streams));
+    Var<T> r = term.residual(out, m_tape, term);
+    const auto rv = r.value().mat();
+    m_term_mse[t] = rv.template cast<double>().squaredNorm() / static_cast<double>(std::max<Index>(1, rv.size()));
+    Var<T> lt;
+    if (term.is_pde) {
+      RowMat<T>& lambda = m_lambda[t];
+      const bool first = lambda.size() == 0;
+      if (first) lambda = RowMat<T>::Zero(rv.rows(), rv.cols());
+      if (update_rba) {
+        rba_update(m_opt.rba, rv, lambda, m_rba_updates == 0);
+        ++m_rba_updates;
+      }
+      lt = m_opt.rba.enabled ? mean(square(r * m_tape.constant(lambda))) : mean(square(r));
+    } else {
+      lt = mean(square(r));
+    }
+    if (term.weight != 1.0) lt = lt * term.weight;
+    total = t == 0 ? lt : total + lt;
+  }
+  m_tape.backward(total);
+  return static_cast<double>(total.value()(0, 0));
+}
+
+template <class T>
+double Trainer<T>::loss_and_gradient() {
+  return evaluate(false);
+}
+
+template <class T>
+StepStats Trainer<T>::step() {
+  StepStats s;
+  s.step = m_step;
+  ParamStore<T>& params = m_net.params();
+  const bool use_lbfgs = m_opt.lbfgs_from >= 0 && m_step >= m_opt.lbfgs_from;
+  if (!use_lbfgs) {
+    if (m_opt.resample_every > 0 && m_step > 0 && m_step % m_opt.resample_every == 0)
+      for (std::size_t t = 0; t < m_terms.size(); ++t)
+        if (m_terms[t].is_pde) sample(t);
+    s.loss = evaluate(true);
+    s.term_mse = m_term_mse;
+    s.lr = m_opt.schedule.lr(m_step);
+    if (!std::isfinite(s.loss)) {
+      s.bad = "the loss is " + std::to_string(s.loss);
+      return s;
+    }
+    if (!all_finite(params.grads(), params.size())) {
+      s.bad = "a parameter gradient is not finite";
+      return s;
+    }
+    for (const auto& l : m_lambda)
+      if (!all_finite(l.data(), l.size())) {
+        s.bad = "an RBA multiplier is not finite";
+        return s;
+      }
+    m_adam.step(params.values(), params.grads(), s.lr);
+  } else {
+    if (!m_lbfgs) m_lbfgs = std::make_unique<Lbfgs<T>>(params.size(), m_opt.lbfgs);
+    std::vector<T> saved(params.values(), params.values() + params.size());
+    bool bad = false;
+    auto fn = [&](const T* x, T* g) {
+      JETPINN_CHECK(x == params.values(), "L-BFGS must evaluate in the parameter buffer");
+      const double f = evaluate(false);
+      std::memcpy(g, params.grads(), sizeof(T) * static_cast<std::size_t>(params.size()));
+      if (!std::isfinite(f) || !all_finite(g, params.size())) bad = true;
+      return f;
+    };
+    LbfgsStatus st = m_lbfgs->iterate(fn, params.values());
+    s.lbfgs = true;
+    s.evals = st.evals;
+    s.loss = st.f;
+    s.term_mse = m_term_mse;
+    if (bad || !std::isfinite(st.f)) {
+      std::copy(saved.begin(), saved.end(), params.values());
+      s.bad = "the loss or its gradient became non-finite during an L-BFGS line search";
+      return s;
+    }
+  }
+  ++m_step;
+  return s;
+}
+
+template <class T>
+void Trainer<T>::save(Checkpoint& c) const {
+  const ParamStore<T>& p = m_net.params();
+  c.put("params", std::vector<T>(p.values(), p.values() + p.size()));
+  c.put("adam.m", m_adam.m());
+  c.put("adam.v", m_adam.v());
+  c.put("step", std::vector<std::int64_t>{m_step, m_adam.t(), m_rba_updates});
+  const Rng::State rs = m_rng.state();
+  std::uint64_t spare;
+  std::memcpy(&spare, &rs.spare, sizeof spare);
+  c.put("rng", std::vector<std::uint64_t>{rs.s[0], rs.s[1], rs.s[2], rs.s[3], spare, rs.have_spare ? 1u : 0u});
+  for (std::size_t t = 0; t < m_terms.size(); ++t) {
+    const std::string k = "term." + m_terms[t].name + ".";
+    const Term<T>& term = m_terms[t];
+    c.put(k + "points", std::vector<T>(term.points.data(), term.points.data() + term.points.size()));
+    c.put(k + "data", std::vector<T>(term.data.data(), term.data.data() + term.data.size()));
+    c.put(k + "shape", std::vector<std::int64_t>{term.points.rows(), term.points.cols(), term.data.rows(), term.data.cols(),
+                                                  m_lambda[t].rows(), m_lambda[t].cols()});
+    c.put(k + "lambda", std::vector<T>(m_lambda[t].data(), m_lambda[t].data() + m_lambda[t].size()));
+  }
+  if (m_lbfgs) {
+    const LbfgsState<T> st = m_lbfgs->state();
+    std::vector<T> s, y;
+    for (const auto& v : st.s) s.insert(s.end(), v.begin(), v.end());
+    for (const auto& v : st.y) y.insert(y.end(), v.begin(), v.end());
+    c.put("lbfgs.s", s);
+    c.put("lbfgs.y", y);
+    c.put("lbfgs.g", st.g);
+    c.put("lbfgs.scalars", std::vector<double>{st.h_diag, st.f});
+    c.put("lbfgs.rho", st.rho);
+    c.put("lbfgs.counts", std::vector<std::int64_t>{static_cast<std::int64_t>(st.s.size()), st.has_cache ? 1 : 0, st.iteration});
+  }
+}
+
+template <class T>
+void Trainer<T>::load(const Checkpoint& c) {
+  ParamStore<T>& p = m_net.params();
+  const std::size_t n = static_cast<std::size_t>(p.size());
+  std::vector<T> params = c.get_sized<T>("params", n);
+  std::copy(params.begin(), params.end(), p.values());
+  const auto steps = c.get_sized<std::int64_t>("step", 3);
+  m_step = steps[0];
+  m_rba_updates = steps[2];
+  m_adam.set_state(steps[1], c.get_sized<T>("adam.m", n), c.get_sized<T>("adam.v", n));
+  const auto r = c.get_sized<std::uint64_t>("rng", 6);
+  Rng::State rs{{r[0], r[1], r[2], r[3]}, 0.0, r[5] != 0};
+  std::memcpy(&rs.spare, &r[4], sizeof rs.spare);
+  m_rng.set_state(rs);
+  for (std::size_t t = 0; t < m_terms.size(); ++t) {
+    const std::string k = "term." + m_terms[t].name + ".";
+    Term<T>& term = m_terms[t];
+    const auto sh = c.get_sized<std::int64_t>(k + "shape", 6);
+    JETPINN_CHECK(sh[0] >= 0 && sh[1] == term.points.cols() && sh[2] >= 0 && sh[3] >= 0 && sh[4] >= 0 && sh[5] >= 0,
+                  "checkpoint term '" << term.name << "' does not match this problem's inputs");
+    auto pts = c.get_sized<T>(k + "points", static_cast<std::size_t>(sh[0] * sh[1]));
+    auto dat = c.get_sized<T>(k + "data", static_cast<std::size_t>(sh[2] * sh[3]));
+    auto lam = c.get_sized<T>(k + "lambda", static_cast<std::size_t>(sh[4] * sh[5]));
+    term.count = sh[0];
+    term.points = Eigen::Map<RowMat<T>>(pts.data(), sh[0], sh[1]);
+    term.data = Eigen::Map<RowMat<T>>(dat.data(), sh[2], sh[3]);
+    m_lambda[t] = Eigen::Map<RowMat<T>>(lam.data(), sh[4], sh[5]);
+  }
+  m_lbfgs.reset();
+  if (c.has("lbfgs.counts")) {
+    const auto counts = c.get_sized<std::int64_t>("lbfgs.counts", 3);
+    const auto pairs = static_cast<std::size_t>(counts[0]);
+    JETPINN_CHECK(counts[0] >= 0 && pairs <= static_cast<std::size_t>(m_opt.lbfgs.history),
+                  "checkpoint holds " << counts[0] << " L-BFGS pairs, more than the history of " << m_opt.lbfgs.history);
+    LbfgsState<T> st;
+    const auto s = c.get_sized<T>("lbfgs.s", pairs * n), y = c.get_sized<T>("lbfgs.y", pairs * n);
+    for (std::size_t i = 0; i < pairs; ++i) {
+      st.s.emplace_back(s.begin() + static_cast<std::ptrdiff_t>(i * n), s.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));
+      st.y.emplace_back(y.begin() + static_cast<std::ptrdiff_t>(i * n), y.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));
+    }
+    st.rho = c.get_sized<double>("lbfgs.rho", pairs);
+    const auto sc = c.get_sized<double>("lbfgs.scalars", 2);
+    st.h_diag = sc[0];
+    st.f = sc[1];
+    st.has_cache = counts[1] != 0;
+    st.g = c.get<T>("lbfgs.g");
+    st.iteration = counts[2];
+    m_lbfgs = std::make_unique<Lbfgs<T>>(p.size(), m_opt.lbfgs);
+    m_lbfgs->set_state(std::move(st));
+  }
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace jetpinn

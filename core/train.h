@@ -1,0 +1,73 @@
+// Trainer<T>: the training step. Sample each term's points once (or every k steps for the PDE term); per step:
+// jets forward on every term, residuals, RBA multipliers updated from the residuals (always tracked; applied
+// only when RBA is on), loss = sum_t w_t mean(r_t^2) with the PDE term mean((lambda r)^2) under RBA, reverse
+// sweep, then an Adam step at the scheduled rate, or (from step lbfgs_from on) one L-BFGS iteration with the
+// multipliers frozen so the objective is fixed. A non-finite loss or gradient stops before any update.
+// save()/load() carry everything a bit-identical resume needs.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adam.h"
+#include "checkpoint.h"
+#include "lbfgs.h"
+#include "mlp.h"
+#include "rba.h"
+#include "schedule.h"
+#include "terms.h"
+
+namespace jetpinn {
+
+struct TrainOptions {
+  AdamConfig adam;
+  LrSchedule schedule;
+  RbaConfig rba;
+  long lbfgs_from = -1;  // step at which L-BFGS takes over; -1: never
+  LbfgsConfig lbfgs;
+  long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
+};
+
+struct StepStats {
+  long step = 0;                  // the step just taken (0-based)
+  double loss = 0;                // the objective before the update
+  std::vector<double> term_mse;   // mean(r^2) per term, unweighted, without RBA
+  double lr = 0;                  // Adam's rate this step (0 for L-BFGS)
+  bool lbfgs = false;
+  int evals = 1;                  // loss evaluations this step
+  std::string bad;                // non-empty when the step found a NaN/Inf (nothing was updated)
+};
+
+template <class T>
+class Trainer {
+ public:
+  Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions options, std::uint64_t seed);
+  StepStats step();
+  long steps_done() const { return m_step; }
+  const std::vector<Term<T>>& terms() const { return m_terms; }
+  const RowMat<T>& lambda(std::size_t term) const { return m_lambda[term]; }
+  const Adam<T>& adam() const { return m_adam; }
+  const TrainOptions& options() const { return m_opt; }
+  // Loss and parameter gradients at the current parameters (multipliers not updated).
+  double loss_and_gradient();
+
+  void save(Checkpoint& c) const;
+  void load(const Checkpoint& c);
+
+ private:
+  Mlp<T>& m_net;
+  std::vector<Term<T>> m_terms;
+  TrainOptions m_opt;
+  Rng m_rng;
+  Tape<T> m_tape;
+  Adam<T> m_adam;
+  std::unique_ptr<Lbfgs<T>> m_lbfgs;
+  std::vector<RowMat<T>> m_lambda;  // per term (empty unless is_pde)
+  long m_step = 0, m_rba_updates = 0;
+  std::vector<double> m_term_mse;
+  double evaluate(bool update_rba);
+  void sample(std::size_t t);
+};
+
+}  // namespace jetpinn

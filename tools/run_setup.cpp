@@ -1,0 +1,83 @@
+// Run setup from a configuration (see run_setup.h).
+#include "run_setup.h"
+
+#include <cmath>
+
+namespace jetpinn {
+
+MlpConfig network_config(const ProblemInfo& info, const Json& cfg) {
+  const Json& n = cfg.at("net");
+  MlpConfig c;
+  c.inputs = static_cast<int>(info.inputs.size());
+  c.outputs = static_cast<int>(info.outputs.size());
+  c.depth = n.at("depth");
+  c.width = n.at("width");
+  c.activation = parse_activation(n.at("activation"));
+  c.modified = n.at("modified");
+  const int modes = n.at("fourier_modes");
+  if (modes > 0) {
+    JETPINN_CHECK(!info.periodic.empty(), "'net.fourier_modes' needs a periodic input; problem '" << info.name
+                                                                                                   << "' has none");
+    for (int i : info.periodic)
+      c.fourier.push_back({i, 0.5 * (info.domain.hi[static_cast<std::size_t>(i)] - info.domain.lo[static_cast<std::size_t>(i)]), modes});
+  }
+  c.validate();
+  return c;
+}
+
+TrainOptions train_options(const Json& cfg) {
+  TrainOptions o;
+  const Json& op = cfg.at("optim");
+  o.adam.lr = op.at("lr");
+  o.adam.beta1 = op.at("beta1");
+  o.adam.beta2 = op.at("beta2");
+  o.adam.eps = op.at("eps");
+  o.adam.validate();
+  const Json& s = op.at("schedule");
+  o.schedule.kind = parse_lr_kind(s.at("kind"));
+  o.schedule.lr0 = op.at("lr");
+  o.schedule.gamma = s.at("gamma");
+  o.schedule.every = s.at("every");
+  o.schedule.warmup = s.at("warmup");
+  o.schedule.validate();
+  o.lbfgs_from = op.at("lbfgs_from");
+  o.lbfgs.history = op.at("lbfgs_history");
+  o.lbfgs.validate();
+  const Json& r = cfg.at("loss").at("rba");
+  o.rba.enabled = r.at("enabled");
+  o.rba.eta = r.at("eta");
+  o.rba.gamma = r.at("gamma");
+  o.rba.minmax = r.at("variant") == "minmax";
+  o.rba.init_from_residual = r.at("init") == "residual";
+  o.resample_every = cfg.at("points").at("resample_every");
+  return o;
+}
+
+template <>
+std::unique_ptr<Problem<float>> make_problem<float>(const ProblemInfo& info, const Json& cfg) {
+  return info.make_f32(cfg);
+}
+template <>
+std::unique_ptr<Problem<double>> make_problem<double>(const ProblemInfo& info, const Json& cfg) {
+  return info.make_f64(cfg);
+}
+
+template <class T>
+double relative_l2(const ProblemInfo& info, const Problem<T>& problem, const Mlp<T>& net, const Reference& ref,
+                   RowMat<double>* prediction) {
+  RowMat<double> pred = evaluate_quantities(info, problem, net, ref.points, {ref.metric});
+  const std::vector<double>& truth = ref.field(ref.metric);
+  double num = 0, den = 0;
+  for (Index i = 0; i < pred.rows(); ++i) {
+    const double d = pred(i, 0) - truth[static_cast<std::size_t>(i)];
+    num += d * d;
+    den += truth[static_cast<std::size_t>(i)] * truth[static_cast<std::size_t>(i)];
+  }
+  if (prediction) *prediction = std::move(pred);
+  return std::sqrt(num / den);
+}
+
+template double relative_l2(const ProblemInfo&, const Problem<float>&, const Mlp<float>&, const Reference&, RowMat<double>*);
+template double relative_l2(const ProblemInfo&, const Problem<double>&, const Mlp<double>&, const Reference&, RowMat<double>*);
+
+}  // namespace jetpinn

@@ -1,0 +1,215 @@
+// `jetpinn train` (see train_command.h). The loop: step, log every train.log_every steps (metrics.jsonl and
+// the progress line), evaluate the relative L2 error every train.eval_every steps, checkpoint every
+// train.checkpoint_every steps and at the end. A NaN/Inf stops the run before it updates anything; the last
+// checkpoint on disk is the last good state.
+#include "train_command.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "atomic_file.h"
+#include "npy.h"
+#include "run_setup.h"
+
+namespace jetpinn {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
+}
+
+std::string machine_description() {
+  std::string model = "unknown CPU";
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  std::ostringstream os;
+  os << model << ", " << omp_get_num_procs() << " cores, host " << host;
+  return os.str();
+}
+
+std::string format_seconds(double s) {
+  char buf[64];
+  if (s < 120) std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1fmin", s / 60);
+  else std::snprintf(buf, sizeof buf, "%.1fh", s / 3600);
+  return buf;
+}
+
+template <class T>
+int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir, const Checkpoint* resume, bool quiet) {
+  auto problem = make_problem<T>(info, cfg);
+  Mlp<T> net(network_config(info, cfg), static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>()));
+  problem->configure_network(net, cfg);
+  std::vector<Term<T>> terms = problem->terms(cfg);
+  for (auto& t : terms)
+    if (cfg.at("loss").at("weights").contains(t.name)) t.weight = cfg.at("loss").at("weights").at(t.name);
+  Trainer<T> trainer(net, std::move(terms), train_options(cfg),
+                     static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>()) + 1);
+  if (resume) trainer.load(*resume);
+  const Reference ref = info.reference(cfg);
+
+  const Json& tr = cfg.at("train");
+  const long iters = tr.at("iters"), log_every = tr.at("log_every"), eval_every = tr.at("eval_every"),
+             ckpt_every = tr.at("checkpoint_every");
+  const std::string ckpt_path = dir + "/checkpoint";
+  auto save = [&]() {
+    Checkpoint c;
+    c.set_problem(info.name);
+    c.put_string("precision", sizeof(T) == 4 ? "f32" : "f64");
+    trainer.save(c);
+    c.write(ckpt_path);
+  };
+  std::ofstream metrics(dir + "/metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
+  JETPINN_CHECK(metrics.good(), "cannot write " << dir << "/metrics.jsonl");
+
+  const long start = trainer.steps_done();
+  JETPINN_CHECK(start <= iters, "the checkpoint is at step " << start << ", past --iters " << iters);
+  double best = INFINITY, last_l2 = NAN;
+  const bool tty = ::isatty(STDERR_FILENO);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  auto evaluate = [&](long step, Json& line) {
+    last_l2 = relative_l2(info, *problem, net, ref);
+    best = std::min(best, last_l2);
+    line["rel_l2"] = last_l2;
+    (void)step;
+  };
+  if (start == 0 && eval_every > 0) {
+    Json line{{"step", 0}, {"elapsed", 0.0}};
+    evaluate(0, line);
+    metrics << line.dump() << "\n";
+  }
+  const long inject = cfg.at("debug").at("inject_nan_step");
+  for (long step = start; step < iters; ++step) {
+    if (step == inject) net.params().values()[0] = std::numeric_limits<T>::quiet_NaN();
+    StepStats s = trainer.step();
+    if (!s.bad.empty()) {
+      if (tty && !quiet) std::cerr << "\n";
+      std::cerr << "jetpinn: training stopped at step " << step << ": " << s.bad << "; the last good checkpoint is "
+                << ckpt_path << " (resume with --resume " << dir << ", perhaps with a lower optim.lr)\n";
+      return 1;
+    }
+    const long done = step + 1;
+    const bool log = done % log_every == 0 || done == iters;
+    const bool eval = eval_every > 0 && (done % eval_every == 0 || done == iters);
+    if (log || eval) {
+      Json line{{"step", done}, {"loss", s.loss}, {"lr", s.lr}, {"elapsed", elapsed()}};
+      for (std::size_t t = 0; t < s.term_mse.size(); ++t) line["loss_" + trainer.terms()[t].name] = s.term_mse[t];
+      if (s.lbfgs) line["lbfgs_evals"] = s.evals;
+      if (eval) evaluate(done, line);
+      metrics << line.dump() << "\n";
+      metrics.flush();
+      if (!quiet) {
+        const double rate = static_cast<double>(done - start) / std::max(elapsed(), 1e-9);
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "step %ld/%ld  %.1f steps/s  loss %.3e  rel_l2 %.3e  lr %.2e  ETA %s", done, iters,
+                      rate, s.loss, last_l2, s.lr, format_seconds(static_cast<double>(iters - done) / rate).c_str());
+        std::cerr << (tty ? "\r" : "") << buf << (tty ? "   " : "\n") << std::flush;
+      }
+    }
+    if ((ckpt_every > 0 && done % ckpt_every == 0) || done == iters) save();
+  }
+  if (tty && !quiet) std::cerr << "\n";
+  if (start == iters) save();
+
+  RowMat<double> pred;
+  const double final_l2 = relative_l2(info, *problem, net, ref, &pred);
+  best = std::min(best, final_l2);
+  std::vector<std::size_t> shape;
+  for (const auto& a : ref.axes) shape.push_back(a.size());
+  write_npy(dir + "/prediction_" + ref.metric + ".npy", shape, pred.data());
+  const double wall = elapsed();
+  Json summary{{"problem", info.name},
+               {"preset", cfg.at("preset")},
+               {"steps", iters},
+               {"steps_this_run", iters - start},
+               {"rel_l2", final_l2},
+               {"rel_l2_best", best},
+               {"metric", ref.metric},
+               {"wall_seconds", wall},
+               {"steps_per_second", static_cast<double>(iters - start) / std::max(wall, 1e-9)},
+               {"precision", cfg.at("train").at("precision")},
+               {"backend", cfg.at("train").at("backend")},
+               {"threads", omp_get_max_threads()},
+               {"machine", machine_description()},
+               {"parameters", net.params().size()}};
+  write_text_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  if (!quiet)
+    std::cout << info.name << (cfg.at("preset") == "" ? "" : " (" + cfg.at("preset").get<std::string>() + ")") << ": "
+              << iters << " steps in " << format_seconds(wall) << ", relative L2 error " << final_l2 << " (best "
+              << best << "); run folder " << dir << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& a) {
+  Json cfg;
+  const Checkpoint* resume = nullptr;
+  Checkpoint ck;
+  std::string dir = a.out;
+  if (!a.resume.empty()) {
+    JETPINN_CHECK(a.preset.empty() && a.config_file.empty() && a.sets.empty() && a.seed < 0 && a.precision.empty(),
+                  "--resume continues a run as configured; only --iters, --threads and --out may be given with it");
+    dir = a.resume;
+    cfg = load_json_file(dir + "/config.json");
+    JETPINN_CHECK(cfg.contains("problem") && cfg["problem"].is_string(), dir << "/config.json names no problem");
+    if (!a.problem.empty())
+      JETPINN_CHECK(a.problem == cfg["problem"], "--resume " << dir << " is a run of problem '"
+                                                             << cfg["problem"].get<std::string>() << "', not '" << a.problem << "'");
+    const ProblemInfo& info = find_problem(cfg["problem"]);
+    Json checked = resolve_config(info, "", &cfg, {});  // re-validate what is on disk
+    cfg = checked;
+    ck = Checkpoint::read(dir + "/checkpoint", info.name);
+    const std::string prec = ck.get_string("precision");
+    JETPINN_CHECK(prec == cfg.at("train").at("precision"), "checkpoint precision " << prec << " does not match config.json");
+    resume = &ck;
+  } else {
+    JETPINN_CHECK(!a.problem.empty(), "train needs a PROBLEM (see `jetpinn list`)");
+    const ProblemInfo& info = find_problem(a.problem);
+    Json file;
+    if (!a.config_file.empty()) file = load_json_file(a.config_file);
+    std::vector<std::string> sets = a.sets;
+    if (a.seed >= 0) sets.push_back("train.seed=" + std::to_string(a.seed));
+    if (!a.precision.empty()) sets.push_back("train.precision=\"" + a.precision + "\"");
+    if (!a.backend.empty()) sets.push_back("train.backend=\"" + a.backend + "\"");
+    cfg = resolve_config(info, a.preset, a.config_file.empty() ? nullptr : &file, sets);
+    if (dir.empty()) dir = "runs/" + a.problem + (a.preset.empty() ? "" : "-" + a.preset);
+  }
+  if (a.iters >= 0) cfg["train"]["iters"] = a.iters;
+  if (a.threads >= 0) cfg["train"]["threads"] = a.threads;
+  validate_config(cfg);
+  JETPINN_CHECK(cfg.at("train").at("backend") == "cpu",
+                "--backend cuda: this build has no CUDA training backend yet; use --backend cpu");
+  const int threads = cfg.at("train").at("threads");
+  if (threads > 0) omp_set_num_threads(threads);
+
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  JETPINN_CHECK(!ec && fs::is_directory(dir), "cannot create the run folder " << dir << ": " << ec.message());
+  write_text_atomic(dir + "/config.json", cfg.dump(2) + "\n");
+  const ProblemInfo& info = find_problem(cfg.at("problem"));
+  if (cfg.at("train").at("precision") == "f32") return train_typed<float>(info, cfg, dir, resume, a.quiet);
+  return train_typed<double>(info, cfg, dir, resume, a.quiet);
+}
+
+}  // namespace jetpinn

@@ -1,0 +1,21 @@
+// `jetpinn train`: resolve the configuration, train with a live progress line, and write the run folder:
+// config.json (resolved), metrics.jsonl, checkpoint (atomic), summary.json, prediction_<field>.npy.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace jetpinn {
+
+struct TrainArgs {
+  std::string problem, preset, config_file, out, resume;
+  std::vector<std::string> sets;
+  long iters = -1;  // -1: from the configuration
+  long seed = -1;
+  std::string precision, backend;
+  int threads = -1;
+  bool quiet = false;
+};
+
+int run_train(const TrainArgs& args);
+
+}  // namespace jetpinn
