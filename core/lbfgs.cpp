@@ -1,0 +1,367 @@
+// L-BFGS iteration: two-loop direction, strong-Wolfe line search (bracket + cubic zoom), history upkeep,
+// checkpoint state. All reductions are sequential loops accumulated in double, so runs are reproducible.
+#include "lbfgs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace jetpinn {
+
+namespace {
+
+template <class T>
+double dot(const std::vector<T>& a, const std::vector<T>& b) {
+  double sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  return sum;
+}
+
+template <class T>
+double max_abs(const std::vector<T>& a) {
+  double m = 0;
+  for (T v : a) m = std::max(m, std::abs(static_cast<double>(v)));
+  return m;
+}
+
+template <class T>
+bool all_finite(const std::vector<T>& a) {
+  for (T v : a)
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// Minimiser of the cubic through (x1, f1, f1') and (x2, f2, f2'), clamped to [lo, hi] (PyTorch's
+// _cubic_interpolate). Falls back to the midpoint when the cubic has no minimiser or the data are not finite
+// (a trial that overflowed), which turns the zoom into bisection.
+double cubic_min(double x1, double f1, double g1, double x2, double f2, double g2, double lo, double hi) {
+  const double mid = 0.5 * (lo + hi);
+  if (!(std::isfinite(f1) && std::isfinite(g1) && std::isfinite(f2) && std::isfinite(g2)) || x1 == x2) return mid;
+  const double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
+  const double d2_square = d1 * d1 - g1 * g2;
+  if (!(d2_square >= 0)) return mid;
+  const double d2 = std::sqrt(d2_square);
+  const double pos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+                              : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+  if (!std::isfinite(pos)) return mid;
+  return std::min(std::max(pos, lo), hi);
+}
+
+}  // namespace
+
+void LbfgsConfig::validate() const {
+  JETPINN_CHECK(history >= 1, "L-BFGS history must be >= 1 pair, got " << history);
+  JETPINN_CHECK(tolerance_grad >= 0 && !std::isnan(tolerance_grad),
+                "L-BFGS tolerance_grad must be >= 0, got " << tolerance_grad);
+  JETPINN_CHECK(tolerance_change >= 0 && !std::isnan(tolerance_change),
+                "L-BFGS tolerance_change must be >= 0, got " << tolerance_change);
+  JETPINN_CHECK(max_line_search_evals >= 1,
+                "L-BFGS max_line_search_evals must be >= 1, got " << max_line_search_evals);
+  JETPINN_CHECK(c1 > 0 && c1 < c2 && c2 < 1,
+                "L-BFGS line-search constants need 0 < c1 < c2 < 1, got c1 = " << c1 << ", c2 = " << c2);
+  JETPINN_CHECK(std::isfinite(lr) && lr > 0, "L-BFGS lr (first trial step) must be finite and > 0, got " << lr);
+}
+
+template <class T>
+Lbfgs<T>::Lbfgs(Index n, LbfgsConfig config) : m_config(config), m_n(n) {
+  m_config.validate();
+  JETPINN_CHECK(n >= 0, "L-BFGS needs a non-negative parameter count, got " << n);
+  const auto un = static_cast<std::size_t>(n);
+  m_st.g.assign(un, T(0));
+  m_x0.assign(un, T(0));
+  m_d.assign(un, T(0));
+  m_gt.assign(un, T(0));
+  m_gb[0].assign(un, T(0));
+  m_gb[1].assign(un, T(0));
+}
+
+template <class T>
+void Lbfgs<T>::clear_history() {
+  m_st.s.clear();
+  m_st.y.clear();
+  m_st.rho.clear();
+  m_st.h_diag = 1.0;
+}
+
+template <class T>
+void Lbfgs<T>::reset() {
+  clear_history();
+  m_st.has_cache = false;
+}
+
+template <class T>
+LbfgsState<T> Lbfgs<T>::state() const {
+  return m_st;
+}
+
+template <class T>
+void Lbfgs<T>::set_state(LbfgsState<T> st) {
+  const std::size_t k = st.s.size();
+  JETPINN_CHECK(st.y.size() == k && st.rho.size() == k,
+                "L-BFGS state: " << k << " s vectors but " << st.y.size() << " y vectors and " << st.rho.size()
+                                 << " rho values; expected equal counts");
+  JETPINN_CHECK(k <= static_cast<std::size_t>(m_config.history),
+                "L-BFGS state holds " << k << " pairs, more than the configured history " << m_config.history);
+  for (std::size_t i = 0; i < k; ++i) {
+    JETPINN_CHECK(static_cast<Index>(st.s[i].size()) == m_n && static_cast<Index>(st.y[i].size()) == m_n,
+                  "L-BFGS state: pair " << i << " has sizes " << st.s[i].size() << " and " << st.y[i].size()
+                                        << ", expected " << m_n);
+    JETPINN_CHECK(std::isfinite(st.rho[i]) && st.rho[i] > 0,
+                  "L-BFGS state: rho[" << i << "] must be finite and > 0, got " << st.rho[i]);
+  }
+  JETPINN_CHECK(std::isfinite(st.h_diag) && st.h_diag > 0,
+                "L-BFGS state: h_diag must be finite and > 0, got " << st.h_diag);
+  JETPINN_CHECK(static_cast<Index>(st.g.size()) == m_n,
+                "L-BFGS state: cached gradient has " << st.g.size() << " entries, expected " << m_n);
+  JETPINN_CHECK(!st.has_cache || std::isfinite(st.f), "L-BFGS state: cached f is not finite (" << st.f << ")");
+  JETPINN_CHECK(st.iteration >= 0, "L-BFGS state: iteration must be >= 0, got " << st.iteration);
+  m_st = std::move(st);
+}
+
+template <class T>
+void Lbfgs<T>::direction() {
+  // Two-loop recursion: d = -H g with H0 = h_diag I (Nocedal & Wright Alg. 7.4).
+  const std::size_t k = m_st.s.size(), n = m_d.size();
+  for (std::size_t i = 0; i < n; ++i) m_d[i] = -m_st.g[i];
+  std::vector<double> alpha(k);
+  for (std::size_t j = k; j-- > 0;) {
+    alpha[j] = m_st.rho[j] * dot(m_st.s[j], m_d);
+    const std::vector<T>& y = m_st.y[j];
+    for (std::size_t i = 0; i < n; ++i)
+      m_d[i] = static_cast<T>(static_cast<double>(m_d[i]) - alpha[j] * static_cast<double>(y[i]));
+  }
+  for (std::size_t i = 0; i < n; ++i) m_d[i] = static_cast<T>(m_st.h_diag * static_cast<double>(m_d[i]));
+  for (std::size_t j = 0; j < k; ++j) {
+    const double beta = m_st.rho[j] * dot(m_st.y[j], m_d);
+    const std::vector<T>& s = m_st.s[j];
+    for (std::size_t i = 0; i < n; ++i)
+      m_d[i] = static_cast<T>(static_cast<double>(m_d[i]) + (alpha[j] - beta) * static_cast<double>(s[i]));
+  }
+}
+
+// Not inlined: the accepted point is sometimes rebuilt after later trials, and one compiled body guarantees the
+// same bits as when it was evaluated (an inlined copy could be contracted to FMA differently).
+template <class T>
+[[gnu::noinline]] void Lbfgs<T>::set_point(T* x, double t) const {
+  for (Index i = 0; i < m_n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    x[i] = static_cast<T>(static_cast<double>(m_x0[k]) + t * static_cast<double>(m_d[k]));
+  }
+}
+
+template <class T>
+double Lbfgs<T>::evaluate(const Objective& fn, T* x, double t, int& evals) {
+  set_point(x, t);
+  const double f = fn(x, m_gt.data());
+  ++evals;
+  return f;
+}
+
+template <class T>
+typename Lbfgs<T>::Trial Lbfgs<T>::line_search(const Objective& fn, T* x, double t, double f0, double gtd0,
+                                               int& evals, bool& wolfe) {
+  const LbfgsConfig& c = m_config;
+  const int max_evals = c.max_line_search_evals;
+  wolfe = false;
+  int ls = 0;  // evaluations in this search
+  auto trial = [&](double step) {
+    Trial r;
+    r.t = step;
+    r.f = evaluate(fn, x, step, evals);
+    r.gtd = dot(m_gt, m_d);
+    ++ls;
+    return r;
+  };
+  // A trial that overflowed counts as "too far": it bounds the bracket and is never accepted.
+  auto finite = [](const Trial& r) { return std::isfinite(r.f) && std::isfinite(r.gtd); };
+  auto armijo = [&](const Trial& r) { return r.f <= f0 + c.c1 * r.t * gtd0; };
+  auto curvature = [&](const Trial& r) { return std::abs(r.gtd) <= -c.c2 * gtd0; };
+
+  // Bracketing (Alg. 3.5). prev's gradient lives in m_gb[0]; the newest trial's in m_gt.
+  Trial prev{0.0, f0, gtd0};
+  std::copy(m_st.g.begin(), m_st.g.end(), m_gb[0].begin());
+  Trial cur = trial(t);
+  Trial b[2];
+  int lo = 0;
+  while (true) {
+    if (!finite(cur) || !armijo(cur) || (ls > 1 && cur.f >= prev.f)) {
+      b[0] = prev;  // the minimiser lies between prev (lo) and cur
+      b[1] = cur;
+      std::swap(m_gb[1], m_gt);
+      lo = 0;
+      break;
+    }
+    if (curvature(cur)) {
+      wolfe = true;
+      std::swap(m_gb[0], m_gt);
+      return cur;
+    }
+    if (cur.gtd >= 0) {  // past a minimiser with a lower f than prev: cur is lo
+      b[0] = prev;
+      b[1] = cur;
+      std::swap(m_gb[1], m_gt);
+      lo = 1;
+      break;
+    }
+    if (ls >= max_evals) {  // out of evaluations while still descending: cur is the best point seen
+      std::swap(m_gb[0], m_gt);
+      return cur;
+    }
+    // Extrapolate: at least a little beyond cur, at most 10x.
+    const double next = cubic_min(prev.t, prev.f, prev.gtd, cur.t, cur.f, cur.gtd, cur.t + 0.01 * (cur.t - prev.t),
+                                  cur.t * 10);
+    prev = cur;
+    std::swap(m_gb[0], m_gt);
+    cur = trial(next);
+  }
+
+  // Zoom (Alg. 3.6) with cubic interpolation and PyTorch's guard against steps hugging a bracket end.
+  // Invariants: b[lo] satisfies Armijo (or is t = 0) with the lowest f of such trials; gtd(lo) (b[hi].t - b[lo].t) < 0.
+  const double d_norm = max_abs(m_d);
+  bool insufficient = false;
+  while (ls < max_evals) {
+    const int hi = 1 - lo;
+    const double bmin = std::min(b[0].t, b[1].t), bmax = std::max(b[0].t, b[1].t);
+    if ((bmax - bmin) * d_norm < c.tolerance_change) break;
+    double step = cubic_min(b[0].t, b[0].f, b[0].gtd, b[1].t, b[1].f, b[1].gtd, bmin, bmax);
+    const double margin = 0.1 * (bmax - bmin);
+    if (std::min(bmax - step, step - bmin) < margin) {
+      // Too close to an end: allowed once while inside, then pushed 10% in (an end itself is never retried).
+      if (insufficient || step >= bmax || step <= bmin) {
+        step = std::abs(step - bmax) < std::abs(step - bmin) ? bmax - margin : bmin + margin;
+        insufficient = false;
+      } else {
+        insufficient = true;
+      }
+    } else {
+      insufficient = false;
+    }
+    cur = trial(step);
+    if (!finite(cur) || !armijo(cur) || cur.f >= b[lo].f) {
+      b[hi] = cur;
+      std::swap(m_gb[hi], m_gt);
+    } else {
+      const bool done = curvature(cur);
+      if (!done && cur.gtd * (b[hi].t - b[lo].t) >= 0) {
+        b[hi] = b[lo];
+        std::swap(m_gb[hi], m_gb[lo]);
+      }
+      b[lo] = cur;
+      std::swap(m_gb[lo], m_gt);
+      if (done) {
+        wolfe = true;
+        break;
+      }
+    }
+  }
+  if (lo == 1) std::swap(m_gb[0], m_gb[1]);
+  return b[lo];
+}
+
+template <class T>
+void Lbfgs<T>::push_pair(const T* x, const std::vector<T>& g_new) {
+  const auto un = static_cast<std::size_t>(m_n);
+  m_sn.resize(un);
+  m_yn.resize(un);
+  for (std::size_t i = 0; i < un; ++i) {
+    m_sn[i] = static_cast<T>(x[i] - m_x0[i]);  // the step actually taken, rounding included
+    m_yn[i] = static_cast<T>(g_new[i] - m_st.g[i]);
+  }
+  const double ys = dot(m_sn, m_yn), ss = dot(m_sn, m_sn), yy = dot(m_yn, m_yn);
+  // Curvature guard, scale-free: without s'y > 0 the BFGS update would not stay positive definite.
+  if (!(ys > 1e-10 * std::sqrt(ss) * std::sqrt(yy)) || !std::isfinite(ys) || !(yy > 0)) return;
+  std::vector<T> spare_s, spare_y;  // the evicted pair's buffers become the next candidates: no allocation
+  if (m_st.s.size() == static_cast<std::size_t>(m_config.history)) {
+    spare_s = std::move(m_st.s.front());
+    spare_y = std::move(m_st.y.front());
+    m_st.s.erase(m_st.s.begin());
+    m_st.y.erase(m_st.y.begin());
+    m_st.rho.erase(m_st.rho.begin());
+  }
+  m_st.s.push_back(std::move(m_sn));
+  m_st.y.push_back(std::move(m_yn));
+  m_st.rho.push_back(1.0 / ys);
+  m_st.h_diag = ys / yy;
+  m_sn = std::move(spare_s);
+  m_yn = std::move(spare_y);
+}
+
+template <class T>
+LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
+  JETPINN_CHECK(m_n == 0 || x, "L-BFGS iterate: null parameter pointer");
+  JETPINN_CHECK(static_cast<bool>(fn), "L-BFGS iterate: empty objective");
+  LbfgsStatus out;
+  if (!m_st.has_cache) {
+    m_st.f = fn(x, m_st.g.data());
+    ++out.evals;
+    JETPINN_CHECK(std::isfinite(m_st.f) && all_finite(m_st.g),
+                  "L-BFGS: objective or gradient is not finite at the starting point (f = " << m_st.f << ")");
+    m_st.has_cache = true;
+  }
+  out.f = m_st.f;
+  out.grad_inf = max_abs(m_st.g);
+  out.iteration = m_st.iteration;
+  if (out.grad_inf <= m_config.tolerance_grad) {
+    out.converged = true;
+    return out;
+  }
+  out.iteration = ++m_st.iteration;
+
+  direction();
+  double gtd = dot(m_st.g, m_d);
+  if (!(gtd < 0) && !m_st.s.empty()) {  // the history no longer describes a positive-definite model
+    clear_history();
+    out.restarted = true;
+    direction();
+    gtd = dot(m_st.g, m_d);
+  }
+  const bool steepest = m_st.s.empty();
+  if (!(gtd < 0)) {  // -g itself is no descent direction: g underflows; nothing to do
+    out.stalled = true;
+    return out;
+  }
+  double t = m_config.lr;
+  if (steepest) {
+    // Raw -g carries no curvature scale: start from a step of length <= lr in the l1 sense (PyTorch's rule).
+    double l1 = 0;
+    for (T v : m_st.g) l1 += std::abs(static_cast<double>(v));
+    t = std::min(1.0, 1.0 / l1) * m_config.lr;
+  }
+
+  std::copy(x, x + m_n, m_x0.begin());
+  bool wolfe = false;
+  const Trial acc = line_search(fn, x, t, m_st.f, gtd, out.evals, wolfe);
+  out.line_search_failed = !wolfe;
+  if (acc.t == 0) {  // no trial satisfied even sufficient decrease: stay at x0
+    std::copy(m_x0.begin(), m_x0.end(), x);
+    if (steepest) {
+      out.stalled = true;
+    } else {
+      clear_history();
+      out.restarted = true;
+    }
+    return out;
+  }
+  set_point(x, acc.t);  // the exact point acc was evaluated at (x may hold a later trial)
+
+  push_pair(x, m_gb[0]);
+  double max_step = 0;
+  for (Index i = 0; i < m_n; ++i)
+    max_step = std::max(max_step, std::abs(static_cast<double>(x[i]) -
+                                           static_cast<double>(m_x0[static_cast<std::size_t>(i)])));
+  const double f_old = m_st.f;
+  std::swap(m_st.g, m_gb[0]);
+  m_st.f = acc.f;
+
+  out.f = m_st.f;
+  out.grad_inf = max_abs(m_st.g);
+  out.step = acc.t;
+  out.converged = out.grad_inf <= m_config.tolerance_grad || std::abs(out.f - f_old) < m_config.tolerance_change ||
+                  max_step <= m_config.tolerance_change;
+  return out;
+}
+
+template class Lbfgs<float>;
+template class Lbfgs<double>;
+
+}  // namespace jetpinn

@@ -1,0 +1,97 @@
+// Lbfgs<T>: limited-memory BFGS, one iteration per call, for float64 fine-tuning after Adam (float compiles too).
+// Direction: two-loop recursion over the last `history` pairs (s, y) with H0 = (s'y / y'y) I from the newest pair;
+// a pair is kept only when s'y > 1e-10 ||s|| ||y||. Step: strong-Wolfe line search, bracketing then zoom with
+// cubic interpolation (Nocedal & Wright Alg. 3.5/3.6, the scheme of PyTorch's _strong_wolfe). f and g of the
+// current x are cached between calls, so an iteration costs only its line-search evaluations. The full state
+// (history, cached f/g, counters) can be saved and restored, and a restored run continues bit for bit.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "tensor.h"
+
+namespace jetpinn {
+
+struct LbfgsConfig {
+  int history = 50;                  // (s, y) pairs kept
+  double tolerance_grad = 1e-12;     // converged when max |g| <= this
+  double tolerance_change = 1e-14;   // converged when |f_new - f_old| < this or max |x_new - x_old| <= this
+  int max_line_search_evals = 25;    // objective evaluations per line search, all trials included
+  double c1 = 1e-4;                  // sufficient decrease (Armijo)
+  double c2 = 0.9;                   // curvature: |g_new'd| <= c2 |g'd|
+  double lr = 1.0;                   // first trial step; min(1, 1/||g||_1) * lr while the history is empty
+  void validate() const;             // history >= 1, tolerances >= 0, evals >= 1, 0 < c1 < c2 < 1, lr > 0
+};
+
+struct LbfgsStatus {
+  double f = 0;                     // objective at x after the call
+  double grad_inf = 0;              // max |g| at x after the call
+  int evals = 0;                    // objective evaluations in this call (the first call's evaluation at x included)
+  double step = 0;                  // accepted step length along the direction (0: x did not move)
+  long iteration = 0;               // iterations taken so far, this one included
+  bool converged = false;           // a stopping tolerance was met (grad, |f change| or step)
+  bool line_search_failed = false;  // the accepted point does not satisfy the strong Wolfe conditions
+  bool restarted = false;           // history dropped: direction not a descent direction, or no progress
+  bool stalled = false;             // no progress along steepest descent: further calls repeat this one
+  bool done() const { return converged || stalled; }
+};
+
+// Everything a checkpoint needs besides x itself (which the caller owns).
+template <class T>
+struct LbfgsState {
+  std::vector<std::vector<T>> s, y;  // oldest pair first; s = x_{k+1} - x_k, y = g_{k+1} - g_k
+  std::vector<double> rho;           // 1 / (s'y) per pair
+  double h_diag = 1.0;               // H0 scale s'y / y'y of the newest pair
+  bool has_cache = false;            // f and g below belong to the current x
+  double f = 0;
+  std::vector<T> g;
+  long iteration = 0;
+};
+
+template <class T>
+class Lbfgs {
+ public:
+  // f(x) returned, gradient written to grad (n entries). x is always the caller's buffer from iterate(),
+  // holding the trial point, so an objective that reads the parameters from elsewhere (the same buffer) works.
+  using Objective = std::function<double(const T* x, T* grad)>;
+
+  explicit Lbfgs(Index n, LbfgsConfig config = {});
+
+  Index size() const { return m_n; }
+  const LbfgsConfig& config() const { return m_config; }
+
+  // One iteration from x (n entries), updated in place to the accepted point. Throws if f or g at the starting
+  // point is not finite. A converged x (max |g| <= tolerance_grad) is returned untouched with converged set.
+  // If fn throws, x holds the trial point it was called at: restore x and the state from a checkpoint.
+  LbfgsStatus iterate(const Objective& fn, T* x);
+
+  // Drops the history and the cached f/g: call after x was changed outside (e.g. by Adam before switching).
+  void reset();
+
+  LbfgsState<T> state() const;
+  // Throws unless the pair counts agree, are <= history, every vector holds size() entries, rho and h_diag are
+  // finite and positive, and iteration >= 0.
+  void set_state(LbfgsState<T> state);
+
+ private:
+  struct Trial {  // one evaluated point of a line search; g is in m_gb[slot]
+    double t = 0, f = 0, gtd = 0;
+  };
+
+  LbfgsConfig m_config;
+  Index m_n = 0;
+  LbfgsState<T> m_st;
+  std::vector<T> m_x0, m_d, m_gt, m_gb[2];  // start point, direction, trial gradient, bracket gradients
+  std::vector<T> m_sn, m_yn;                // the candidate pair before the curvature guard
+
+  void clear_history();
+  void direction();  // m_d = -H g from the history
+  double evaluate(const Objective& fn, T* x, double t, int& evals);  // x = x0 + t d; f; gradient into m_gt
+  void set_point(T* x, double t) const;
+  // Strong-Wolfe search along m_d from x0; leaves the accepted trial's gradient in m_gb[0]. Returns the trial
+  // and whether it satisfies strong Wolfe.
+  Trial line_search(const Objective& fn, T* x, double t, double f0, double gtd0, int& evals, bool& wolfe);
+  void push_pair(const T* x, const std::vector<T>& g_new);
+};
+
+}  // namespace jetpinn
