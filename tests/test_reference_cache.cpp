@@ -119,6 +119,12 @@ TEST_CASE("reference cache: cached references equal the direct computation") {
   CHECK(cached.omega == cavity.omega);
   CHECK(cached.residual_psi == cavity.residual_psi);
   CHECK(cached.u_at(0.5, 0.5) == cavity.u_at(0.5, 0.5));
+  // A grid entry must hold t (nt), x (nx) and u (nt, nx).
+  CHECK_THROWS_AS(jetpinn::SpaceTimeGrid::from_arrays({{"t", jetpinn::NpyArray{{2}, {0, 1}}},
+                                                       {"x", jetpinn::NpyArray{{3}, {0, 1, 2}}},
+                                                       {"u", jetpinn::NpyArray{{3, 2}, std::vector<double>(6)}}}),
+                  jetpinn::Error);
+  CHECK_THROWS_AS(jetpinn::SpaceTimeGrid::from_arrays(small_arrays(1.0)), jetpinn::Error);
   // One entry per reference, nothing else (no temporary files left behind).
   CHECK(std::distance(std::filesystem::directory_iterator(dir.path), std::filesystem::directory_iterator{}) == 2);
 }

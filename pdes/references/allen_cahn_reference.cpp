@@ -2,7 +2,8 @@
 // (period 2), so the linear symbol is −ε π² m², m = 0..n/2.
 // The initial condition is periodic but not smooth: u0'(±1) = ∓2, a kink at x = ±1 whose Fourier coefficients
 // fall only like 1/m². Sampling u0 and taking its FFT would alias that tail onto every mode, an O(1/n²) error
-// that decays slowly (measured: 3e-4 at n = 2048). So the state starts from the exact coefficients of u0,
+// that decays slowly (measured with sampling: 2048 -> 4096 modes changed the output by 3e-4, 4096 -> 8192 by
+// 1e-4). So the state starts from the exact coefficients of u0,
 // truncated at n/2; the lost tail decays like exp(−ε π² m² t) and is below 1e-12 by the first output time
 // t = 1/200 once n >= 4096. The t = 0 output row is u0 sampled exactly.
 #include "allen_cahn_reference.h"

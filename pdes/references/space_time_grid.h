@@ -22,17 +22,16 @@ struct SpaceTimeGrid {
   }
 
   static SpaceTimeGrid from_arrays(const std::vector<std::pair<std::string, NpyArray>>& arrays) {
-    SpaceTimeGrid g;
-    bool have_t = false, have_x = false, have_u = false;
-    std::vector<std::size_t> u_shape;
-    for (const auto& [name, a] : arrays) {
-      if (name == "t") g.t = a.data, have_t = a.shape.size() == 1;
-      if (name == "x") g.x = a.data, have_x = a.shape.size() == 1;
-      if (name == "u") g.u = a.data, u_shape = a.shape, have_u = true;
-    }
-    JETPINN_CHECK(have_t && have_x && have_u && u_shape == std::vector<std::size_t>({g.t.size(), g.x.size()}),
+    const auto find = [&](const char* name) -> const NpyArray* {
+      for (const auto& [n, a] : arrays)
+        if (n == name) return &a;
+      return nullptr;
+    };
+    const NpyArray *t = find("t"), *x = find("x"), *u = find("u");
+    JETPINN_CHECK(t && x && u && t->shape.size() == 1 && x->shape.size() == 1 &&
+                      u->shape == std::vector<std::size_t>({t->data.size(), x->data.size()}),
                   "a space-time grid needs 1-D arrays t (nt) and x (nx) and a 2-D array u (nt, nx)");
-    return g;
+    return {t->data, x->data, u->data};
   }
 };
 
