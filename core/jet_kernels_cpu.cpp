@@ -10,6 +10,8 @@ namespace jetpinn {
 namespace {
 
 constexpr Index CHUNK = 256;
+// Below this many chunks a parallel region costs more than it saves (and stalls when the cores are busy).
+constexpr Index MIN_PARALLEL_CHUNKS = 32;
 
 // d[i][0..len) = f^(i)(x) for i <= n. tanh has a vectorised path (it is the hot activation).
 template <class T>
@@ -76,7 +78,7 @@ void unary_jet_forward_cpu(Activation a, int power, const StreamSet& streams, In
   const int S = streams.size();
   const int kmax = S > 1 ? streams.max_unary_k() : 0;
   const RuleProgram& prog = streams.unary_program();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (num_chunks(n) >= MIN_PARALLEL_CHUNKS)
   for (Index c = 0; c < num_chunks(n); ++c) {
     const Index e0 = c * CHUNK, len = std::min(CHUNK, n - e0);
     alignas(64) T d[5][CHUNK];
@@ -100,7 +102,7 @@ void unary_jet_backward_cpu(Activation a, int power, const StreamSet& streams, I
   const int S = streams.size();
   const int kmax = S > 1 ? streams.max_unary_k() + 1 : 1;
   const RuleProgram& prog = streams.unary_program();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (num_chunks(n) >= MIN_PARALLEL_CHUNKS)
   for (Index c = 0; c < num_chunks(n); ++c) {
     const Index e0 = c * CHUNK, len = std::min(CHUNK, n - e0);
     alignas(64) T d[5][CHUNK];
@@ -140,7 +142,7 @@ template <class T>
 void product_jet_forward_cpu(const StreamSet& streams, Index n, const T* u, const T* v, T* y) {
   const int S = streams.size();
   const RuleProgram& prog = streams.product_program();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (num_chunks(n) >= MIN_PARALLEL_CHUNKS)
   for (Index c = 0; c < num_chunks(n); ++c) {
     const Index e0 = c * CHUNK, len = std::min(CHUNK, n - e0);
     {
@@ -164,7 +166,7 @@ template <class T>
 void product_jet_backward_cpu(const StreamSet& streams, Index n, const T* u, const T* v, const T* dy, T* du, T* dv) {
   const int S = streams.size();
   const RuleProgram& prog = streams.product_program();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (num_chunks(n) >= MIN_PARALLEL_CHUNKS)
   for (Index c = 0; c < num_chunks(n); ++c) {
     const Index e0 = c * CHUNK, len = std::min(CHUNK, n - e0);
     for (int s = 0; s < S; ++s) {

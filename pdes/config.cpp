@@ -162,6 +162,7 @@ void validate_config(const Json& cfg) {
   positive_int("train", "eval_every", 0);
   positive_int("train", "checkpoint_every", 0);
   positive_int("train", "threads", 0);
+  positive_int("train", "seed", 0);
   positive_int("optim", "lbfgs_history", 1);
   positive_int("optim", "lbfgs_from", -1);
   positive_int("debug", "inject_nan_step", -1);

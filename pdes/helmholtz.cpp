@@ -120,7 +120,7 @@ ProblemInfo make_helmholtz_info() {
                          {"loss", {{"rba", {{"enabled", true}}}}},
                          {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
   info.presets["quick"] = {{"pde", {{"a1", 1.0}, {"a2", 4.0}, {"k", 1.0}}},
-                           {"net", {{"depth", 4}, {"width", 32}}},
+                           {"net", {{"depth", 4}, {"width", 32}, {"hard_bc", true}}},
                            {"points", {{"collocation", 2048}, {"boundary", 256}}},
                            {"loss", {{"rba", {{"enabled", true}}}}},
                            {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},

@@ -51,8 +51,8 @@ struct ProblemInfo {
   std::vector<std::string> laplacian_inputs;  // inputs a "lap" stream sums over
   Box domain;
   std::vector<int> periodic;                  // inputs the solution is periodic in (Fourier features allowed)
-  Json pde;                                   // default PDE parameters
-  Json overrides;                             // this problem's changes to the common defaults
+  Json pde = Json::object();                  // default PDE parameters
+  Json overrides = Json::object();                           // this problem's changes to the common defaults
   std::map<std::string, Json> presets;        // named patches over the defaults; "quick" is required
   std::function<Reference(const Json& cfg)> reference;
   std::function<std::unique_ptr<Problem<float>>(const Json& cfg)> make_f32;

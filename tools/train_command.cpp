@@ -168,7 +168,7 @@ int run_train(const TrainArgs& a) {
   Checkpoint ck;
   std::string dir = a.out;
   if (!a.resume.empty()) {
-    JETPINN_CHECK(a.preset.empty() && a.config_file.empty() && a.sets.empty() && a.seed < 0 && a.precision.empty(),
+    JETPINN_CHECK(a.preset.empty() && a.config_file.empty() && a.sets.empty() && !a.seed_given && a.precision.empty(),
                   "--resume continues a run as configured; only --iters, --threads and --out may be given with it");
     dir = a.resume;
     cfg = load_json_file(dir + "/config.json");
@@ -189,14 +189,14 @@ int run_train(const TrainArgs& a) {
     Json file;
     if (!a.config_file.empty()) file = load_json_file(a.config_file);
     std::vector<std::string> sets = a.sets;
-    if (a.seed >= 0) sets.push_back("train.seed=" + std::to_string(a.seed));
+    if (a.seed_given) sets.push_back("train.seed=" + std::to_string(a.seed));
     if (!a.precision.empty()) sets.push_back("train.precision=\"" + a.precision + "\"");
     if (!a.backend.empty()) sets.push_back("train.backend=\"" + a.backend + "\"");
     cfg = resolve_config(info, a.preset, a.config_file.empty() ? nullptr : &file, sets);
     if (dir.empty()) dir = "runs/" + a.problem + (a.preset.empty() ? "" : "-" + a.preset);
   }
-  if (a.iters >= 0) cfg["train"]["iters"] = a.iters;
-  if (a.threads >= 0) cfg["train"]["threads"] = a.threads;
+  if (a.iters_given) cfg["train"]["iters"] = a.iters;
+  if (a.threads_given) cfg["train"]["threads"] = a.threads;
   validate_config(cfg);
   JETPINN_CHECK(cfg.at("train").at("backend") == "cpu",
                 "--backend cuda: this build has no CUDA training backend yet; use --backend cpu");

@@ -9,10 +9,13 @@ namespace jetpinn {
 struct TrainArgs {
   std::string problem, preset, config_file, out, resume;
   std::vector<std::string> sets;
-  long iters = -1;  // -1: from the configuration
-  long seed = -1;
+  long iters = 0;
+  bool iters_given = false;  // else from the configuration
+  long seed = 0;
+  bool seed_given = false;
   std::string precision, backend;
-  int threads = -1;
+  int threads = 0;
+  bool threads_given = false;
   bool quiet = false;
 };
 

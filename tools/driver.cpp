@@ -1,10 +1,12 @@
-// The jetpinn driver: list, train, eval, reference, demo.
+// The jetpinn driver: list, train, eval, reference, demo. driver_main() is the whole command line, so a program
+// that registers its own problems (see tests/examples/poisson.cpp) gets the same driver in one line.
 // Errors: one line on stderr naming the problem, exit status 1; bad command-line usage exits 2 (CLI11).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "config.h"
 #include "derivative_demo.h"
+#include "driver.h"
 #include "eval_command.h"
 #include "train_command.h"
 
@@ -35,7 +37,7 @@ void list_problems() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int jetpinn::driver_main(int argc, char** argv) {
   CLI::App app{"jetpinn: physics-informed neural networks with forward Taylor jets"};
   app.require_subcommand(1);
 
@@ -47,11 +49,11 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--preset", tr.preset, "named preset of the problem");
   train_cmd->add_option("--config", tr.config_file, "JSON file of settings (same keys as --set)");
   train_cmd->add_option("--set", tr.sets, "key=value, e.g. net.width=64 (repeatable)");
-  train_cmd->add_option("--iters", tr.iters, "total steps (with --resume: continue up to this step)");
-  train_cmd->add_option("--seed", tr.seed, "seed of weights and points");
+  CLI::Option* iters_opt = train_cmd->add_option("--iters", tr.iters, "total steps (with --resume: continue up to this step)");
+  CLI::Option* seed_opt = train_cmd->add_option("--seed", tr.seed, "seed of weights and points");
   train_cmd->add_option("--precision", tr.precision, "f32 or f64");
   train_cmd->add_option("--backend", tr.backend, "cpu or cuda");
-  train_cmd->add_option("--threads", tr.threads, "CPU threads (0: all cores)");
+  CLI::Option* threads_opt = train_cmd->add_option("--threads", tr.threads, "CPU threads (0: all cores)");
   train_cmd->add_option("--out", tr.out, "run folder (default runs/PROBLEM-PRESET)");
   train_cmd->add_option("--resume", tr.resume, "continue the run in this folder from its checkpoint");
   train_cmd->add_flag("--quiet", tr.quiet, "no progress line");
@@ -88,7 +90,12 @@ int main(int argc, char** argv) {
   }
   try {
     if (*list_cmd) list_problems();
-    if (*train_cmd) return jetpinn::run_train(tr);
+    if (*train_cmd) {
+      tr.iters_given = iters_opt->count() > 0;
+      tr.seed_given = seed_opt->count() > 0;
+      tr.threads_given = threads_opt->count() > 0;
+      return jetpinn::run_train(tr);
+    }
     if (*eval_cmd) return jetpinn::run_eval(ev);
     if (*ref_cmd) return jetpinn::run_reference(rf);
     if (*demo_cmd) {

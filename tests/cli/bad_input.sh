@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Every bad-input class of the driver: each must exit non-zero with exactly one line on stderr that names the
+# problem (a word we grep for), and must not touch an existing run folder's checkpoint.
+# Usage: bad_input.sh JETPINN_BINARY
+set -u
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 cases=0
+tiny=(--set net.depth=1 --set net.width=4 --set points.collocation=16 --set points.boundary=8 --set train.eval_every=0
+      --set train.log_every=1 --quiet)
+
+expect_error() {  # expect_error WORD COMMAND...
+  local word=$1; shift
+  cases=$((cases + 1))
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$? lines
+  lines=$(wc -l <"$tmp/err")
+  if [ "$rc" -eq 0 ] || [ "$lines" -ne 1 ] || ! grep -qi -- "$word" "$tmp/err"; then
+    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, expected one line with '$word':"; cat "$tmp/err"
+    fails=$((fails + 1))
+  else
+    echo "ok: $(cat "$tmp/err")"
+  fi
+}
+
+expect_error "unknown problem" "$bin" train no-such-problem
+expect_error "unknown preset" "$bin" train helmholtz --preset nope
+expect_error "unknown key" "$bin" train helmholtz --set net.widht=3
+expect_error "needs an integer" "$bin" train helmholtz --set net.width='"wide"'
+expect_error "needs a boolean" "$bin" train helmholtz --set net.modified=3
+expect_error "net.width" "$bin" train helmholtz --set net.width=0
+expect_error "train.iters" "$bin" train helmholtz --iters -5
+expect_error "nu" "$bin" train burgers --set pde.nu=-0.1 "${tiny[@]}" --out "$tmp/nu"
+expect_error "cannot read config" "$bin" train helmholtz --config "$tmp/missing.json"
+printf '{"net": {"width": 8,}' >"$tmp/bad.json"
+expect_error "malformed JSON" "$bin" train helmholtz --config "$tmp/bad.json"
+printf '[1, 2]' >"$tmp/array.json"
+expect_error "object" "$bin" train helmholtz --config "$tmp/array.json"
+
+# A good run to resume from and evaluate.
+"$bin" train helmholtz "${tiny[@]}" --iters 4 --out "$tmp/run" >/dev/null 2>&1 || { echo "FAIL: tiny run"; exit 1; }
+cp "$tmp/run/checkpoint" "$tmp/good_checkpoint"
+expect_error "not 'burgers'" "$bin" train burgers --resume "$tmp/run" --iters 8
+cp -r "$tmp/run" "$tmp/trunc"
+head -c 100 "$tmp/run/checkpoint" >"$tmp/trunc/checkpoint"
+expect_error "corrupt or truncated" "$bin" train --resume "$tmp/trunc" --iters 8
+cp -r "$tmp/run" "$tmp/flip"
+printf '\x01' | dd of="$tmp/flip/checkpoint" bs=1 seek=200 conv=notrunc 2>/dev/null
+expect_error "checksum" "$bin" train --resume "$tmp/flip" --iters 8
+expect_error "cannot read points" "$bin" eval --run "$tmp/run" --points "$tmp/none.csv"
+printf 'x,z\n0.1,0.2\n' >"$tmp/nocol.csv"
+expect_error "no column 'y'" "$bin" eval --run "$tmp/run" --points "$tmp/nocol.csv"
+printf 'x,y\n0.1,abc\n' >"$tmp/nan.csv"
+expect_error "not a finite number" "$bin" eval --run "$tmp/run" --points "$tmp/nan.csv"
+printf 'x,y\n0.1\n' >"$tmp/short.csv"
+expect_error "fields" "$bin" eval --run "$tmp/run" --points "$tmp/short.csv"
+printf 'x,y\n0.1,0.2\n' >"$tmp/ok.csv"
+expect_error "unknown quantity" "$bin" eval --run "$tmp/run" --points "$tmp/ok.csv" --derivs u,w
+expect_error "order 1 to 3" "$bin" eval --run "$tmp/run" --points "$tmp/ok.csv" --derivs u_xxxx
+
+# A NaN during training: stop at that step, name it, keep the last good checkpoint.
+expect_error "stopped at step 6" "$bin" train helmholtz "${tiny[@]}" --set train.checkpoint_every=5 \
+  --set debug.inject_nan_step=6 --iters 20 --out "$tmp/nan_run"
+"$bin" eval --run "$tmp/nan_run" --points "$tmp/ok.csv" >"$tmp/nan_eval" 2>&1 && grep -qv nan "$tmp/nan_eval" \
+  || { echo "FAIL: the checkpoint before the NaN is not usable"; fails=$((fails + 1)); }
+cmp -s "$tmp/run/checkpoint" "$tmp/good_checkpoint" || { echo "FAIL: a failed command changed a checkpoint"; fails=$((fails + 1)); }
+
+echo "$((cases - fails)) passed, $fails failed"
+[ "$fails" -eq 0 ]
