@@ -189,7 +189,7 @@ TEST_CASE("reference allen-cahn: mode refinement converges geometrically to belo
 TEST_CASE("reference allen-cahn: known behaviour (bounds and symmetry and plateaus at t = 1)") {
   const SpaceTimeGrid g = jetpinn::allen_cahn_reference();
   // Maximum principle: u0 lies in [−1, 1] and ±1 are stable equilibria of 5u − 5u³, so u stays in [−1, 1]
-  // (up to the spectral method's roundoff; measured min −1 + 1e-15, max 0.99270).
+  // (up to the spectral method's roundoff; measured min −1 exactly, the t = 0 row at x = ±1, max 0.99270).
   const auto [lo, hi] = std::minmax_element(g.u.begin(), g.u.end());
   CHECK(*lo >= -1.0 - 1e-12);
   CHECK(*hi <= 1.0 + 1e-12);
