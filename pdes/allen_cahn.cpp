@@ -1,0 +1,103 @@
+// Allen-Cahn: u_t - eps u_xx + a u^3 - a u = 0, x in [-1, 1] periodic, t in [0, 1], u(0, x) = x^2 cos(pi x),
+// eps = 1e-4, a = 5. Streams: u, u_t, u_x, u_xx. Loss: residual + initial-condition MSE (no periodic term, as in
+// the paper's code; the "enhanced" preset makes x exactly periodic with Fourier features instead).
+// Reference: Fourier pseudo-spectral + ETDRK4 (references/allen_cahn_reference.h) on the 201 x 512 grid [t, x].
+#include <cmath>
+
+#include "builtin_problems.h"
+#include "references/reference_cache.h"
+
+namespace jetpinn {
+
+namespace {
+
+const Box DOMAIN{{0, -1}, {1, 1}};  // inputs (t, x)
+
+template <class T>
+class AllenCahn : public Problem<T> {
+ public:
+  explicit AllenCahn(const Json& cfg) : m_eps(cfg.at("pde").at("eps")), m_a(cfg.at("pde").at("a")) {
+    JETPINN_CHECK(m_eps > 0, "'pde.eps' (diffusion) must be > 0, got " << m_eps);
+  }
+
+  std::vector<Term<T>> terms(const Json& cfg) const override {
+    Term<T> r;
+    r.name = "residual";
+    r.is_pde = true;
+    r.count = cfg.at("points").at("collocation");
+    r.streams = StreamSet::make({"t", "x"}, {"t", "xx"});
+    r.sample = [](Term<T>& t, Rng& rng) { t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng)); };
+    r.residual = [eps = m_eps, a = m_a](Var<T> u, Tape<T>&, const Term<T>&) {
+      Var<T> v = u.d("");
+      return u.d("t") - eps * u.d("xx") + a * (v * v * v) - a * v;
+    };
+    Term<T> ic;
+    ic.name = "ic";
+    ic.count = cfg.at("points").at("initial");
+    ic.streams = StreamSet::value_only();
+    ic.sample = [](Term<T>& t, Rng&) {  // evenly spaced on [-1, 1), the reference grid's spacing at 512 points
+      t.points.resize(t.count, 2);
+      t.data.resize(t.count, 1);
+      for (Index i = 0; i < t.count; ++i) {
+        const double x = -1 + 2.0 * static_cast<double>(i) / static_cast<double>(t.count);
+        t.points.row(i) << T(0), T(x);
+        t.data(i, 0) = T(allen_cahn_initial(x));
+      }
+    };
+    ic.residual = [](Var<T> u, Tape<T>& tape, const Term<T>& t) { return u.d("") - tape.constant(t.data); };
+    std::vector<Term<T>> out{r};
+    if (ic.count > 0) out.push_back(ic);
+    return out;
+  }
+
+ private:
+  double m_eps, m_a;
+};
+
+Reference allen_cahn_reference_grid(const Json& cfg) {
+  AllenCahnParams p;
+  p.eps = cfg.at("pde").at("eps");
+  p.reaction = cfg.at("pde").at("a");
+  const SpaceTimeGrid g = cached_allen_cahn_reference(p);
+  Reference ref;
+  ref.axis_names = {"t", "x"};
+  ref.axes = {g.t, g.x};
+  ref.points.resize(static_cast<Index>(g.t.size() * g.x.size()), 2);
+  for (std::size_t i = 0; i < g.t.size(); ++i)
+    for (std::size_t j = 0; j < g.x.size(); ++j) ref.points.row(static_cast<Index>(i * g.x.size() + j)) << g.t[i], g.x[j];
+  ref.fields = {"u"};
+  ref.values = {g.u};
+  ref.metric = "u";
+  return ref;
+}
+
+}  // namespace
+
+ProblemInfo make_allen_cahn_info() {
+  ProblemInfo info;
+  info.name = "allen-cahn";
+  info.description = "u_t - 1e-4 u_xx + 5u^3 - 5u = 0, x in [-1,1] periodic, t in [0,1], u(0,x) = x^2 cos(pi x)";
+  info.inputs = {"t", "x"};
+  info.outputs = {"u"};
+  info.domain = DOMAIN;
+  info.periodic = {1};
+  info.pde = {{"eps", 1e-4}, {"a", 5.0}};
+  info.overrides = {{"loss", {{"weights", {{"ic", 1.0}}}}}, {"points", {{"initial", 512}}}};
+  info.presets["paper"] = {{"net", {{"depth", 6}, {"width", 128}}},
+                           {"points", {{"collocation", 25600}, {"initial", 512}}},
+                           {"optim", {{"lr", 1e-3}, {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 5000}}}}},
+                           {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  info.presets["enhanced"] = {{"net", {{"depth", 6}, {"width", 128}, {"modified", true}, {"fourier_modes", 10}}},
+                              {"points", {{"collocation", 25600}, {"initial", 512}}},
+                              {"loss", {{"weights", {{"ic", 100.0}}}, {"rba", {{"enabled", true}}}}},
+                              {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  info.presets["quick"] = {{"net", {{"depth", 4}, {"width", 32}, {"fourier_modes", 5}}},
+                           {"points", {{"collocation", 2048}, {"initial", 256}}},
+                           {"loss", {{"weights", {{"ic", 100.0}}}, {"rba", {{"enabled", true}}}}},
+                           {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
+                           {"train", {{"iters", 5000}, {"eval_every", 500}, {"log_every", 100}}}};
+  info.reference = allen_cahn_reference_grid;
+  return with_factories<AllenCahn>(std::move(info));
+}
+
+}  // namespace jetpinn

@@ -1,0 +1,105 @@
+// Burgers: u_t + u u_x - nu u_xx = 0, nu = 0.01/pi, x in [-1, 1], t in [0, 1], u(0, x) = -sin(pi x),
+// u(t, +-1) = 0. Streams: u, u_t, u_x, u_xx. Loss: residual + initial + boundary MSE.
+// Reference: the exact Cole-Hopf solution by Gauss-Hermite quadrature (references/burgers_reference.h) on the
+// classic 100 x 256 grid [t, x] (t = 0..0.99, x = linspace(-1, 1, 256)).
+#include <cmath>
+
+#include "builtin_problems.h"
+#include "references/reference_cache.h"
+
+namespace jetpinn {
+
+namespace {
+
+const Box DOMAIN{{0, -1}, {1, 1}};  // inputs (t, x)
+
+template <class T>
+class Burgers : public Problem<T> {
+ public:
+  explicit Burgers(const Json& cfg) : m_nu(cfg.at("pde").at("nu")) {
+    JETPINN_CHECK(m_nu > 0, "'pde.nu' (viscosity) must be > 0, got " << m_nu);
+  }
+
+  std::vector<Term<T>> terms(const Json& cfg) const override {
+    Term<T> r;
+    r.name = "residual";
+    r.is_pde = true;
+    r.count = cfg.at("points").at("collocation");
+    r.streams = StreamSet::make({"t", "x"}, {"t", "xx"});
+    r.sample = [](Term<T>& t, Rng& rng) { t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng)); };
+    r.residual = [nu = m_nu](Var<T> u, Tape<T>&, const Term<T>&) {
+      return u.d("t") + u.d("") * u.d("x") - nu * u.d("xx");
+    };
+    Term<T> ic;
+    ic.name = "ic";
+    ic.count = cfg.at("points").at("initial");
+    ic.streams = StreamSet::value_only();
+    ic.sample = [](Term<T>& t, Rng&) {
+      t.points.resize(t.count, 2);
+      t.data.resize(t.count, 1);
+      for (Index i = 0; i < t.count; ++i) {
+        const double x = -1 + 2.0 * static_cast<double>(i) / static_cast<double>(std::max<Index>(1, t.count - 1));
+        t.points.row(i) << T(0), T(x);
+        t.data(i, 0) = T(-std::sin(M_PI * x));
+      }
+    };
+    ic.residual = [](Var<T> u, Tape<T>& tape, const Term<T>& t) { return u.d("") - tape.constant(t.data); };
+    Term<T> bc;
+    bc.name = "bc";
+    bc.count = cfg.at("points").at("boundary");
+    bc.streams = StreamSet::value_only();
+    bc.sample = [](Term<T>& t, Rng& rng) {  // alternate x = -1 and x = 1, t uniform
+      t.points.resize(t.count, 2);
+      for (Index i = 0; i < t.count; ++i) t.points.row(i) << T(rng.uniform()), T(i % 2 ? 1 : -1);
+    };
+    bc.residual = [](Var<T> u, Tape<T>&, const Term<T>&) { return u.d(""); };
+    std::vector<Term<T>> out{r};
+    if (ic.count > 0) out.push_back(ic);
+    if (bc.count > 0) out.push_back(bc);
+    return out;
+  }
+
+ private:
+  double m_nu;
+};
+
+Reference burgers_reference_grid(const Json& cfg) {
+  BurgersParams p;
+  p.nu = cfg.at("pde").at("nu");
+  const SpaceTimeGrid g = cached_burgers_classic_grid(p);
+  Reference ref;
+  ref.axis_names = {"t", "x"};
+  ref.axes = {g.t, g.x};
+  ref.points.resize(static_cast<Index>(g.t.size() * g.x.size()), 2);
+  for (std::size_t i = 0; i < g.t.size(); ++i)
+    for (std::size_t j = 0; j < g.x.size(); ++j) ref.points.row(static_cast<Index>(i * g.x.size() + j)) << g.t[i], g.x[j];
+  ref.fields = {"u"};
+  ref.values = {g.u};
+  ref.metric = "u";
+  return ref;
+}
+
+}  // namespace
+
+ProblemInfo make_burgers_info() {
+  ProblemInfo info;
+  info.name = "burgers";
+  info.description = "u_t + u u_x - (0.01/pi) u_xx = 0, x in [-1,1], t in [0,1], u(0,x) = -sin(pi x), u(t,+-1) = 0";
+  info.inputs = {"t", "x"};
+  info.outputs = {"u"};
+  info.domain = DOMAIN;
+  info.pde = {{"nu", 0.01 / M_PI}};
+  info.overrides = {{"loss", {{"weights", {{"ic", 1.0}, {"bc", 1.0}}}}},
+                    {"points", {{"collocation", 10000}, {"initial", 256}, {"boundary", 200}}}};
+  info.presets["paper"] = {{"net", {{"depth", 6}, {"width", 128}}},
+                           {"points", {{"collocation", 25600}, {"initial", 512}, {"boundary", 400}}},
+                           {"train", {{"iters", 100000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  info.presets["quick"] = {{"net", {{"depth", 4}, {"width", 32}}},
+                           {"points", {{"collocation", 2048}, {"initial", 128}, {"boundary", 128}}},
+                           {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
+                           {"train", {{"iters", 5000}, {"eval_every", 500}, {"log_every", 100}}}};
+  info.reference = burgers_reference_grid;
+  return with_factories<Burgers>(std::move(info));
+}
+
+}  // namespace jetpinn

@@ -1,0 +1,140 @@
+// Lid-driven cavity: steady incompressible Navier-Stokes on the unit square, lid u = 1 at y = 1, no slip on the
+// other walls, Re = 1/nu. Outputs (psi, p) with u = psi_y, v = -psi_x, so continuity holds exactly.
+// Momentum residuals: u u_x + v u_y + p_x - nu lap(u) and u v_x + v v_y + p_y - nu lap(v), where
+// lap(u) = d/dy lap(psi) = lap_y and lap(v) = -lap_x: third derivatives of psi through the collapsed streams
+// (u, u_x, u_y, u_xx, u_xy, u_yy, lap, lap_x, lap_y: 9 streams instead of 10).
+// Reference: the project's stream function-vorticity solver (references/cavity_reference.h) on 257^2 nodes
+// (Re <= 400) or 513^2 (higher Re), sampled on the 129 x 129 grid x, y = k/128; metric: |velocity|.
+#include <cmath>
+
+#include "builtin_problems.h"
+#include "references/cavity_reference.h"
+#include "references/reference_cache.h"
+
+namespace jetpinn {
+
+namespace {
+
+const Box DOMAIN{{0, 0}, {1, 1}};
+
+template <class T>
+class Cavity : public Problem<T> {
+ public:
+  explicit Cavity(const Json& cfg) : m_re(cfg.at("pde").at("re")) {
+    JETPINN_CHECK(m_re > 0, "'pde.re' (Reynolds number) must be > 0, got " << m_re);
+  }
+
+  std::vector<Term<T>> terms(const Json& cfg) const override {
+    Term<T> r;
+    r.name = "residual";
+    r.is_pde = true;
+    r.count = cfg.at("points").at("collocation");
+    r.streams = StreamSet::make({"x", "y"}, {"lap_x", "lap_y"}, {"x", "y"});
+    r.sample = [](Term<T>& t, Rng& rng) { t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng)); };
+    r.residual = [nu = 1.0 / m_re](Var<T> out, Tape<T>& tape, const Term<T>&) {
+      auto psi = [&](const char* s) { return out.d(s).col(0); };
+      auto p = [&](const char* s) { return out.d(s).col(1); };
+      Var<T> u = psi("y"), v = -psi("x");
+      Var<T> r1 = u * psi("xy") - psi("x") * psi("yy") + p("x") - nu * psi("lap_y");  // v u_y = -psi_x psi_yy
+      Var<T> r2 = -(u * psi("xx")) + psi("x") * psi("xy") + p("y") + nu * psi("lap_x");  // v_x = -psi_xx, v_y = -psi_xy
+      (void)v;
+      return tape.concat_cols(r1, r2);
+    };
+    Term<T> b;
+    b.name = "bc";
+    b.count = cfg.at("points").at("boundary");
+    b.streams = StreamSet::make({"x", "y"}, {"x", "y"});
+    b.sample = [](Term<T>& t, Rng& rng) {  // walls in turn: x = 0, x = 1, y = 0, lid y = 1; data = wall u
+      t.points.resize(t.count, 2);
+      t.data.resize(t.count, 1);
+      for (Index i = 0; i < t.count; ++i) {
+        const int wall = static_cast<int>(i % 4);
+        const double s = rng.uniform();
+        if (wall < 2) t.points.row(i) << T(wall), T(s);
+        else t.points.row(i) << T(s), T(wall - 2);
+        t.data(i, 0) = T(wall == 3 ? 1 : 0);
+      }
+    };
+    b.residual = [](Var<T> out, Tape<T>& tape, const Term<T>& t) {
+      return tape.concat_cols(out.d("y").col(0) - tape.constant(t.data), -out.d("x").col(0));
+    };
+    std::vector<Term<T>> terms{r};
+    if (b.count > 0) terms.push_back(b);
+    return terms;
+  }
+
+  std::vector<std::string> derived_streams(const std::string&) const override { return {"x", "y"}; }
+  Var<T> derived(const std::string& name, Var<T> out, Tape<T>&) const override {
+    Var<T> u = out.d("y").col(0), v = -out.d("x").col(0);
+    if (name == "u") return u;
+    if (name == "v") return v;
+    JETPINN_CHECK(name == "speed", "cavity: unknown derived quantity '" << name << "'");
+    return sqrt(u * u + v * v);
+  }
+
+ private:
+  double m_re;
+};
+
+Reference cavity_reference_grid(const Json& cfg) {
+  CavityParams p;
+  p.reynolds = cfg.at("pde").at("re");
+  const int n_cfg = cfg.at("pde").at("reference_n");
+  p.n = n_cfg > 0 ? n_cfg : (p.reynolds <= 400 ? 256 : 512);
+  JETPINN_CHECK(p.n % 128 == 0, "'pde.reference_n' must be a multiple of 128, got " << p.n);
+  const CavitySolution sol = cached_cavity_reference(p);
+  const std::vector<double>& u = sol.u;
+  const std::vector<double>& v = sol.v;
+  const int n = p.n, stride = n / 128, m = 129;
+  Reference ref;
+  ref.axis_names = {"x", "y"};
+  std::vector<double> g(m);
+  for (int k = 0; k < m; ++k) g[static_cast<std::size_t>(k)] = k / 128.0;
+  ref.axes = {g, g};
+  ref.points.resize(m * m, 2);
+  ref.fields = {"u", "v", "speed"};
+  ref.values.assign(3, std::vector<double>(static_cast<std::size_t>(m * m)));
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) {
+      const std::size_t src = static_cast<std::size_t>(i * stride * (n + 1) + j * stride), dst = static_cast<std::size_t>(i * m + j);
+      ref.points.row(static_cast<Index>(dst)) << g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)];
+      ref.values[0][dst] = u[src];
+      ref.values[1][dst] = v[src];
+      ref.values[2][dst] = std::hypot(u[src], v[src]);
+    }
+  ref.metric = "speed";
+  return ref;
+}
+
+}  // namespace
+
+ProblemInfo make_cavity_info() {
+  ProblemInfo info;
+  info.name = "cavity";
+  info.description = "steady lid-driven cavity, unit square, lid u = 1 at y = 1; outputs (psi, p), u = psi_y, v = -psi_x";
+  info.inputs = {"x", "y"};
+  info.outputs = {"psi", "p"};
+  info.derived = {"u", "v", "speed"};
+  info.laplacian_inputs = {"x", "y"};
+  info.domain = DOMAIN;
+  info.pde = {{"re", 100.0}, {"reference_n", 0}};
+  info.overrides = {{"loss", {{"weights", {{"bc", 10.0}}}}}, {"points", {{"collocation", 10000}, {"boundary", 1000}}}};
+  info.presets["re100"] = {{"pde", {{"re", 100.0}}},
+                           {"net", {{"depth", 6}, {"width", 128}}},
+                           {"points", {{"collocation", 25600}, {"boundary", 2000}}},
+                           {"train", {{"iters", 100000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  info.presets["re1000"] = {{"pde", {{"re", 1000.0}}},
+                            {"net", {{"depth", 6}, {"width", 128}}},
+                            {"points", {{"collocation", 25600}, {"boundary", 2000}}},
+                            {"loss", {{"rba", {{"enabled", true}}}}},
+                            {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  info.presets["quick"] = {{"pde", {{"re", 100.0}}},
+                           {"net", {{"depth", 4}, {"width", 32}}},
+                           {"points", {{"collocation", 2048}, {"boundary", 400}}},
+                           {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
+                           {"train", {{"iters", 4000}, {"eval_every", 500}, {"log_every", 100}}}};
+  info.reference = cavity_reference_grid;
+  return with_factories<Cavity>(std::move(info));
+}
+
+}  // namespace jetpinn
