@@ -44,7 +44,7 @@ class ParamStore {
 
  private:
   std::vector<ParamInfo> m_info;
-  std::vector<T> m_value, m_grad;
+  std::vector<T, Eigen::aligned_allocator<T>> m_value, m_grad;  // aligned like tensors
 };
 
 }  // namespace jetpinn
