@@ -124,6 +124,8 @@ MultiIndex StreamSet::parse_multi_index(const std::string& text) const {
                                                           << describe());
     return static_cast<int>(it - m_inputs.begin());
   };
+  if (auto it = std::find(m_inputs.begin(), m_inputs.end(), text); it != m_inputs.end())
+    return {static_cast<int>(it - m_inputs.begin())};  // one input by its full name ("x1" of inputs x1, x2)
   if (text.find(',') != std::string::npos) {
     std::stringstream ss(text);
     for (std::string part; std::getline(ss, part, ',');) m.push_back(input_of(part));
@@ -145,7 +147,13 @@ std::shared_ptr<const StreamSet> StreamSet::make(std::vector<std::string> input_
       JETPINN_CHECK(s.m_inputs[i] != s.m_inputs[j], "input name '" << s.m_inputs[i] << "' given twice");
   s.m_streams.push_back({"", {}});
   MultiIndex lap_inputs;
-  for (const auto& n : laplacian_inputs) lap_inputs.push_back(s.parse_multi_index(n).at(0));
+  for (const auto& n : laplacian_inputs) {
+    const MultiIndex m = s.parse_multi_index(n);
+    JETPINN_CHECK(m.size() == 1, "laplacian_inputs: '" << n << "' must name exactly one input");
+    JETPINN_CHECK(std::find(lap_inputs.begin(), lap_inputs.end(), m[0]) == lap_inputs.end(),
+                  "laplacian_inputs: input '" << n << "' is given twice");
+    lap_inputs.push_back(m[0]);
+  }
   std::sort(lap_inputs.begin(), lap_inputs.end());
   auto add_laplacian = [&]() {
     JETPINN_CHECK(!lap_inputs.empty(), "a 'lap' stream needs laplacian_inputs (which inputs the Laplacian sums over)");
