@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "simd_math.h"
+
 namespace jetpinn {
 
 namespace {
@@ -13,21 +15,18 @@ constexpr Index CHUNK = 256;
 // Below this many chunks a parallel region costs more than it saves (and stalls when the cores are busy).
 constexpr Index MIN_PARALLEL_CHUNKS = 32;
 
-// d[i][0..len) = f^(i)(x) for i <= n. tanh has a vectorised path (it is the hot activation).
+// d[i][0..len) = f^(i)(x) for i <= n. tanh (the hot activation) is vectorised, and when the forward output y
+// is at hand (backward) its derivatives come from y = tanh x without evaluating tanh again.
 template <class T>
-void derivs_chunk(Activation a, int power, const T* x, Index len, int n, T (*d)[CHUNK]) {
+void derivs_chunk(Activation a, int power, const T* x, const T* y, Index len, int n, T (*d)[CHUNK]) {
   if (a == Activation::Tanh) {
-    Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> xv(x, len);
-    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> t(d[0], len);
-    if constexpr (std::is_same_v<T, float>) {
-      t = xv.tanh();  // Eigen's vectorised float tanh
+    if (y) {
+      std::copy(y, y + len, d[0]);
+    } else if constexpr (std::is_same_v<T, float>) {
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(d[0], len) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, len).tanh();
     } else {
-      // Vectorised: tanh x = sign(x) (1 - 2 / (exp(2|x|) + 1)) loses relative accuracy near 0 to cancellation,
-      // so |x| < 0.05 uses the odd Taylor series to x^9 (next term 1382/155925 x^11: < 1e-15 relative there).
-      auto ax = xv.abs().min(T(40));
-      auto x2 = xv * xv;
-      auto series = xv * (T(1) + x2 * (T(-1) / 3 + x2 * (T(2) / 15 + x2 * (T(-17) / 315 + x2 * (T(62) / 2835)))));
-      t = (ax < T(0.05)).select(series, (T(1) - T(2) / ((T(2) * ax).exp() + T(1))) * xv.sign());
+#pragma omp simd
+      for (Index e = 0; e < len; ++e) d[0][e] = tanh_simd(x[e]);
     }
 #pragma omp simd
     for (Index e = 0; e < len; ++e) {
@@ -82,7 +81,7 @@ void unary_jet_forward_cpu(Activation a, int power, const StreamSet& streams, In
   for (Index c = 0; c < num_chunks(n); ++c) {
     const Index e0 = c * CHUNK, len = std::min(CHUNK, n - e0);
     alignas(64) T d[5][CHUNK];
-    derivs_chunk(a, power, x + e0, len, kmax, d);
+    derivs_chunk<T>(a, power, x + e0, nullptr, len, kmax, d);
     std::copy(d[0], d[0] + len, y + e0);
     for (int s = 1; s < S; ++s) {
       T* ys = y + s * n + e0;
@@ -97,8 +96,8 @@ void unary_jet_forward_cpu(Activation a, int power, const StreamSet& streams, In
 }
 
 template <class T>
-void unary_jet_backward_cpu(Activation a, int power, const StreamSet& streams, Index n, const T* x, const T* dy,
-                            T* dx) {
+void unary_jet_backward_cpu(Activation a, int power, const StreamSet& streams, Index n, const T* x, const T* y,
+                            const T* dy, T* dx) {
   const int S = streams.size();
   const int kmax = S > 1 ? streams.max_unary_k() + 1 : 1;
   const RuleProgram& prog = streams.unary_program();
@@ -107,7 +106,7 @@ void unary_jet_backward_cpu(Activation a, int power, const StreamSet& streams, I
     const Index e0 = c * CHUNK, len = std::min(CHUNK, n - e0);
     alignas(64) T d[5][CHUNK];
     alignas(64) T gd[CHUNK];
-    derivs_chunk(a, power, x + e0, len, kmax, d);
+    derivs_chunk<T>(a, power, x + e0, y ? y + e0 : nullptr, len, kmax, d);
     {  // value stream: dx_0 += dy_0 f'
       const T* g = dy + e0;
       T* o = dx + e0;
@@ -191,7 +190,7 @@ void product_jet_backward_cpu(const StreamSet& streams, Index n, const T* u, con
 
 #define JETPINN_INSTANTIATE(T)                                                                                    \
   template void unary_jet_forward_cpu<T>(Activation, int, const StreamSet&, Index, const T*, T*);                 \
-  template void unary_jet_backward_cpu<T>(Activation, int, const StreamSet&, Index, const T*, const T*, T*);      \
+  template void unary_jet_backward_cpu<T>(Activation, int, const StreamSet&, Index, const T*, const T*, const T*, T*);      \
   template void product_jet_forward_cpu<T>(const StreamSet&, Index, const T*, const T*, T*);                      \
   template void product_jet_backward_cpu<T>(const StreamSet&, Index, const T*, const T*, const T*, T*, T*);
 JETPINN_INSTANTIATE(float)

@@ -11,9 +11,10 @@ namespace jetpinn {
 
 template <class T>
 void unary_jet_forward_cpu(Activation a, int power, const StreamSet& streams, Index n, const T* x, T* y);
+// y: the forward output (its value stream lets tanh skip re-evaluation); may be null.
 template <class T>
-void unary_jet_backward_cpu(Activation a, int power, const StreamSet& streams, Index n, const T* x, const T* dy,
-                            T* dx);
+void unary_jet_backward_cpu(Activation a, int power, const StreamSet& streams, Index n, const T* x, const T* y,
+                            const T* dy, T* dx);
 template <class T>
 void product_jet_forward_cpu(const StreamSet& streams, Index n, const T* u, const T* v, T* y);
 template <class T>

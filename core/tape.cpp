@@ -283,7 +283,7 @@ void Tape<T>::backward_node(Node<T>& n) {
     case Op::Unary:
       if (ga)
         unary_jet_backward_cpu<T>(n.act, n.power, *a->streams, a->points * a->value.cols(), a->value.data(),
-                                  n.grad.data(), a->grad.data());
+                                  n.value.data(), n.grad.data(), a->grad.data());
       break;
     case Op::Add:
       if (ga) a->grad.mat() += dy;
