@@ -26,7 +26,7 @@ Json common_defaults() {
         {"lbfgs_from", -1}, {"lbfgs_history", 50}}},
       {"train",
        {{"iters", 1000}, {"seed", 0}, {"log_every", 100}, {"eval_every", 500}, {"checkpoint_every", 1000},
-        {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}}},
+        {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0}}},
       // Fault injection for the failure tests: a NaN is written into a parameter before this step.
       {"debug", {{"inject_nan_step", -1}}},
   };
@@ -163,6 +163,7 @@ void validate_config(const Json& cfg) {
   positive_int("train", "checkpoint_every", 0);
   positive_int("train", "threads", 0);
   positive_int("train", "seed", 0);
+  JETPINN_CHECK(num("train", "max_seconds") >= 0, "'train.max_seconds' must be >= 0 (0: no limit)");
   positive_int("optim", "lbfgs_history", 1);
   positive_int("optim", "lbfgs_from", -1);
   positive_int("debug", "inject_nan_step", -1);

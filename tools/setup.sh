@@ -29,6 +29,6 @@ cmake --build "$BUILD" -j "$(nproc)"
 
 if [ "${1:-}" != "--no-run" ]; then
   echo
-  echo "== default job =="
-  "$BUILD/tools/jetpinn" demo
+  echo "== default job: jetpinn train helmholtz --preset quick --iters 3000 (run folder runs/default) =="
+  "$BUILD/tools/jetpinn" train helmholtz --preset quick --iters 3000 --out runs/default
 fi

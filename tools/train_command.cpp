@@ -99,6 +99,8 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
     metrics << line.dump() << "\n";
   }
   const long inject = cfg.at("debug").at("inject_nan_step");
+  const double max_seconds = tr.at("max_seconds");  // a wall-time budget: the run ends at the first step past it
+  long last = iters;
   for (long step = start; step < iters; ++step) {
     if (step == inject) net.params().values()[0] = std::numeric_limits<T>::quiet_NaN();
     StepStats s = trainer.step();
@@ -109,8 +111,10 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
       return 1;
     }
     const long done = step + 1;
-    const bool log = done % log_every == 0 || done == iters;
-    const bool eval = eval_every > 0 && (done % eval_every == 0 || done == iters);
+    const bool out_of_time = max_seconds > 0 && elapsed() >= max_seconds;
+    if (out_of_time) last = done;
+    const bool log = done % log_every == 0 || done == last;
+    const bool eval = eval_every > 0 && (done % eval_every == 0 || done == last);
     if (log || eval) {
       Json line{{"step", done}, {"loss", s.loss}, {"lr", s.lr}, {"elapsed", elapsed()}};
       for (std::size_t t = 0; t < s.term_mse.size(); ++t) line["loss_" + trainer.terms()[t].name] = s.term_mse[t];
@@ -126,7 +130,8 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
         std::cerr << (tty ? "\r" : "") << buf << (tty ? "   " : "\n") << std::flush;
       }
     }
-    if ((ckpt_every > 0 && done % ckpt_every == 0) || done == iters) save();
+    if ((ckpt_every > 0 && done % ckpt_every == 0) || done == last) save();
+    if (out_of_time) break;
   }
   if (tty && !quiet) std::cerr << "\n";
   if (start == iters) save();
@@ -140,13 +145,13 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   const double wall = elapsed();
   Json summary{{"problem", info.name},
                {"preset", cfg.at("preset")},
-               {"steps", iters},
-               {"steps_this_run", iters - start},
+               {"steps", last},
+               {"steps_this_run", last - start},
                {"rel_l2", final_l2},
                {"rel_l2_best", best},
                {"metric", ref.metric},
                {"wall_seconds", wall},
-               {"steps_per_second", static_cast<double>(iters - start) / std::max(wall, 1e-9)},
+               {"steps_per_second", static_cast<double>(last - start) / std::max(wall, 1e-9)},
                {"precision", cfg.at("train").at("precision")},
                {"backend", cfg.at("train").at("backend")},
                {"threads", omp_get_max_threads()},
@@ -155,7 +160,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   write_text_atomic(dir + "/summary.json", summary.dump(2) + "\n");
   if (!quiet)
     std::cout << info.name << (cfg.at("preset") == "" ? "" : " (" + cfg.at("preset").get<std::string>() + ")") << ": "
-              << iters << " steps in " << format_seconds(wall) << ", relative L2 error " << final_l2 << " (best "
+              << last << " steps in " << format_seconds(wall) << ", relative L2 error " << final_l2 << " (best "
               << best << "); run folder " << dir << "\n";
   return 0;
 }
