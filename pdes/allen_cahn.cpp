@@ -59,14 +59,8 @@ Reference allen_cahn_reference_grid(const Json& cfg) {
   p.eps = cfg.at("pde").at("eps");
   p.reaction = cfg.at("pde").at("a");
   const SpaceTimeGrid g = cached_allen_cahn_reference(p);
-  Reference ref;
-  ref.axis_names = {"t", "x"};
-  ref.axes = {g.t, g.x};
-  ref.points.resize(static_cast<Index>(g.t.size() * g.x.size()), 2);
-  for (std::size_t i = 0; i < g.t.size(); ++i)
-    for (std::size_t j = 0; j < g.x.size(); ++j) ref.points.row(static_cast<Index>(i * g.x.size() + j)) << g.t[i], g.x[j];
-  ref.fields = {"u"};
-  ref.values = {g.u};
+  Reference ref = grid_reference({"t", "x"}, g.t, g.x);
+  ref.add_field("u", g.u);
   ref.metric = "u";
   return ref;
 }

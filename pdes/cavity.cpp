@@ -86,22 +86,18 @@ Reference cavity_reference_grid(const Json& cfg) {
   const std::vector<double>& u = sol.u;
   const std::vector<double>& v = sol.v;
   const int n = p.n, stride = n / 128, m = 129;
-  Reference ref;
-  ref.axis_names = {"x", "y"};
-  std::vector<double> g(m);
-  for (int k = 0; k < m; ++k) g[static_cast<std::size_t>(k)] = k / 128.0;
-  ref.axes = {g, g};
-  ref.points.resize(m * m, 2);
-  ref.fields = {"u", "v", "speed"};
-  ref.values.assign(3, std::vector<double>(static_cast<std::size_t>(m * m)));
+  Reference ref = grid_reference({"x", "y"}, linspace(0, 1, m), linspace(0, 1, m));
+  std::vector<double> uu, vv, speed;
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < m; ++j) {
-      const std::size_t src = static_cast<std::size_t>(i * stride * (n + 1) + j * stride), dst = static_cast<std::size_t>(i * m + j);
-      ref.points.row(static_cast<Index>(dst)) << g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)];
-      ref.values[0][dst] = u[src];
-      ref.values[1][dst] = v[src];
-      ref.values[2][dst] = std::hypot(u[src], v[src]);
+    for (int j = 0; j < m; ++j) {  // node (i, j) of the 129 grid is node (i, j) * stride of the solver's grid
+      const std::size_t src = static_cast<std::size_t>(i * stride * (n + 1) + j * stride);
+      uu.push_back(u[src]);
+      vv.push_back(v[src]);
+      speed.push_back(std::hypot(u[src], v[src]));
     }
+  ref.add_field("u", std::move(uu));
+  ref.add_field("v", std::move(vv));
+  ref.add_field("speed", std::move(speed));
   ref.metric = "speed";
   return ref;
 }

@@ -81,20 +81,10 @@ class Helmholtz : public Problem<T> {
 
 Reference helmholtz_reference(const Json& cfg) {
   HelmholtzParams p(cfg);
-  const int n = 256;
-  Reference ref;
-  ref.axis_names = {"x", "y"};
-  std::vector<double> g(n);
-  for (int i = 0; i < n; ++i) g[static_cast<std::size_t>(i)] = -1 + 2.0 * i / (n - 1);
-  ref.axes = {g, g};
-  ref.points.resize(n * n, 2);
-  ref.fields = {"u"};
-  ref.values.assign(1, std::vector<double>(static_cast<std::size_t>(n * n)));
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) {
-      ref.points.row(i * n + j) << g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)];
-      ref.values[0][static_cast<std::size_t>(i * n + j)] = p.exact(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]);
-    }
+  Reference ref = grid_reference({"x", "y"}, linspace(-1, 1, 256), linspace(-1, 1, 256));
+  std::vector<double> u(static_cast<std::size_t>(ref.points.rows()));
+  for (Index i = 0; i < ref.points.rows(); ++i) u[static_cast<std::size_t>(i)] = p.exact(ref.points(i, 0), ref.points(i, 1));
+  ref.add_field("u", std::move(u));
   ref.metric = "u";
   return ref;
 }

@@ -43,6 +43,29 @@ const std::vector<double>& Reference::field(const std::string& name) const {
   JETPINN_CHECK(false, "the reference has no field '" << name << "'");
 }
 
+void Reference::add_field(std::string name, std::vector<double> v) {
+  JETPINN_CHECK(static_cast<Index>(v.size()) == points.rows(),
+                "reference field '" << name << "' has " << v.size() << " values for " << points.rows() << " points");
+  fields.push_back(std::move(name));
+  values.push_back(std::move(v));
+}
+
+Reference grid_reference(std::vector<std::string> axis_names, std::vector<double> axis0, std::vector<double> axis1) {
+  Reference ref;
+  ref.points.resize(static_cast<Index>(axis0.size() * axis1.size()), 2);
+  for (std::size_t i = 0; i < axis0.size(); ++i)
+    for (std::size_t j = 0; j < axis1.size(); ++j) ref.points.row(static_cast<Index>(i * axis1.size() + j)) << axis0[i], axis1[j];
+  ref.axis_names = std::move(axis_names);
+  ref.axes = {std::move(axis0), std::move(axis1)};
+  return ref;
+}
+
+std::vector<double> linspace(double lo, double hi, int n) {
+  std::vector<double> v(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = n == 1 ? lo : lo + (hi - lo) * i / (n - 1);
+  return v;
+}
+
 template <class T>
 Var<T> Problem<T>::derived(const std::string& name, Var<T>, Tape<T>&) const {
   JETPINN_CHECK(false, "quantity '" << name << "' is not derived by this problem");

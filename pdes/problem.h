@@ -29,7 +29,13 @@ struct Reference {
   std::vector<std::vector<double>> values;
   std::string metric;  // the field whose relative L2 error is reported
   const std::vector<double>& field(const std::string& name) const;
+  void add_field(std::string name, std::vector<double> v);  // one value per point
 };
+
+// A reference on the tensor grid of two axes (points row-major, the first axis slowest), with no fields yet.
+Reference grid_reference(std::vector<std::string> axis_names, std::vector<double> axis0, std::vector<double> axis1);
+// n evenly spaced values from lo to hi inclusive.
+std::vector<double> linspace(double lo, double hi, int n);
 
 template <class T>
 class Problem {

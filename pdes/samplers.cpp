@@ -25,22 +25,4 @@ RowMat<double> latin_hypercube(const Box& box, Index n, Rng& rng) {
   return p;
 }
 
-RowMat<double> uniform_on_face(const Box& box, int axis, double value, Index n, Rng& rng) {
-  RowMat<double> p(n, box.dims());
-  for (Index i = 0; i < n; ++i)
-    for (int d = 0; d < box.dims(); ++d)
-      p(i, d) = d == axis ? value : rng.uniform(box.lo[static_cast<std::size_t>(d)], box.hi[static_cast<std::size_t>(d)]);
-  return p;
-}
-
-RowMat<double> linspace_along(const Box& box, int axis, const std::vector<double>& at, Index n) {
-  JETPINN_CHECK(n >= 2, "linspace needs at least two points, got " << n);
-  RowMat<double> p(n, box.dims());
-  const double lo = box.lo[static_cast<std::size_t>(axis)], hi = box.hi[static_cast<std::size_t>(axis)];
-  for (Index i = 0; i < n; ++i)
-    for (int d = 0; d < box.dims(); ++d)
-      p(i, d) = d == axis ? lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(n - 1) : at[static_cast<std::size_t>(d)];
-  return p;
-}
-
 }  // namespace jetpinn

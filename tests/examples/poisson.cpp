@@ -33,20 +33,10 @@ class Poisson : public Problem<T> {
 };
 
 Reference poisson_reference(const Json&) {
-  Reference ref;
-  const int n = 101;
-  std::vector<double> g(n);
-  for (int i = 0; i < n; ++i) g[static_cast<std::size_t>(i)] = i / (n - 1.0);
-  ref.axis_names = {"x", "y"};
-  ref.axes = {g, g};
-  ref.points.resize(n * n, 2);
-  ref.fields = {"u"};
-  ref.values.assign(1, {});
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) {
-      ref.points.row(i * n + j) << g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)];
-      ref.values[0].push_back(std::sin(M_PI * g[static_cast<std::size_t>(i)]) * std::sin(M_PI * g[static_cast<std::size_t>(j)]));
-    }
+  Reference ref = grid_reference({"x", "y"}, linspace(0, 1, 101), linspace(0, 1, 101));
+  std::vector<double> u;
+  for (Index i = 0; i < ref.points.rows(); ++i) u.push_back(std::sin(M_PI * ref.points(i, 0)) * std::sin(M_PI * ref.points(i, 1)));
+  ref.add_field("u", u);
   ref.metric = "u";
   return ref;
 }
