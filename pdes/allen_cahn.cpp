@@ -2,6 +2,7 @@
 // eps = 1e-4, a = 5. Streams: u, u_t, u_x, u_xx. Loss: residual + initial-condition MSE (no periodic term, as in
 // the paper's code; the "enhanced" preset makes x exactly periodic with Fourier features instead).
 // Reference: Fourier pseudo-spectral + ETDRK4 (references/allen_cahn_reference.h) on the 201 x 512 grid [t, x].
+// pde.t_end < 1 trains and evaluates on t in [0, t_end] only (the quick preset's shorter horizon).
 #include <cmath>
 
 #include "builtin_problems.h"
@@ -16,8 +17,10 @@ const Box DOMAIN{{0, -1}, {1, 1}};  // inputs (t, x)
 template <class T>
 class AllenCahn : public Problem<T> {
  public:
-  explicit AllenCahn(const Json& cfg) : m_eps(cfg.at("pde").at("eps")), m_a(cfg.at("pde").at("a")) {
+  explicit AllenCahn(const Json& cfg)
+      : m_eps(cfg.at("pde").at("eps")), m_a(cfg.at("pde").at("a")), m_t_end(cfg.at("pde").at("t_end")) {
     JETPINN_CHECK(m_eps > 0, "'pde.eps' (diffusion) must be > 0, got " << m_eps);
+    JETPINN_CHECK(m_t_end > 0 && m_t_end <= 1, "'pde.t_end' must be in (0, 1], got " << m_t_end);
   }
 
   std::vector<Term<T>> terms(const Json& cfg) const override {
@@ -26,7 +29,9 @@ class AllenCahn : public Problem<T> {
     r.is_pde = true;
     r.count = cfg.at("points").at("collocation");
     r.streams = StreamSet::make({"t", "x"}, {"t", "xx"});
-    r.sample = [](Term<T>& t, Rng& rng) { t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng)); };
+    r.sample = [t_end = m_t_end](Term<T>& t, Rng& rng) {
+      t.points = cast_points<T>(latin_hypercube(Box{{0, -1}, {t_end, 1}}, t.count, rng));
+    };
     r.residual = [eps = m_eps, a = m_a](Var<T> u, Tape<T>&, const Term<T>&) {
       Var<T> v = u.d("");
       return u.d("t") - eps * u.d("xx") + a * (v * v * v) - a * v;
@@ -51,7 +56,7 @@ class AllenCahn : public Problem<T> {
   }
 
  private:
-  double m_eps, m_a;
+  double m_eps, m_a, m_t_end;
 };
 
 Reference allen_cahn_reference_grid(const Json& cfg) {
@@ -59,8 +64,12 @@ Reference allen_cahn_reference_grid(const Json& cfg) {
   p.eps = cfg.at("pde").at("eps");
   p.reaction = cfg.at("pde").at("a");
   const SpaceTimeGrid g = cached_allen_cahn_reference(p);
-  Reference ref = grid_reference({"t", "x"}, g.t, g.x);
-  ref.add_field("u", g.u);
+  // Only the times the problem trains on (t <= pde.t_end) are in the evaluation grid.
+  const double t_end = cfg.at("pde").at("t_end");
+  std::size_t nt = 0;
+  while (nt < g.t.size() && g.t[nt] <= t_end + 1e-12) ++nt;
+  Reference ref = grid_reference({"t", "x"}, std::vector<double>(g.t.begin(), g.t.begin() + static_cast<std::ptrdiff_t>(nt)), g.x);
+  ref.add_field("u", std::vector<double>(g.u.begin(), g.u.begin() + static_cast<std::ptrdiff_t>(nt * g.x.size())));
   ref.metric = "u";
   return ref;
 }
@@ -75,7 +84,7 @@ ProblemInfo make_allen_cahn_info() {
   info.outputs = {"u"};
   info.domain = DOMAIN;
   info.periodic = {1};
-  info.pde = {{"eps", 1e-4}, {"a", 5.0}};
+  info.pde = {{"eps", 1e-4}, {"a", 5.0}, {"t_end", 1.0}};
   info.overrides = {{"loss", {{"weights", {{"ic", 1.0}}}}}, {"points", {{"initial", 512}}}};
   info.presets["paper"] = {{"net", {{"depth", 6}, {"width", 128}}},
                            {"points", {{"collocation", 25600}, {"initial", 512}}},
@@ -85,7 +94,9 @@ ProblemInfo make_allen_cahn_info() {
                               {"points", {{"collocation", 25600}, {"initial", 512}}},
                               {"loss", {{"weights", {{"ic", 100.0}}}, {"rba", {{"enabled", true}}}}},
                               {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
-  info.presets["quick"] = {{"net", {{"depth", 4}, {"width", 32}, {"fourier_modes", 5}}},
+  // quick: the first quarter of the time interval (t in [0, 0.25]); the full interval takes the paper's budget.
+  info.presets["quick"] = {{"pde", {{"t_end", 0.25}}},
+                           {"net", {{"depth", 4}, {"width", 32}, {"fourier_modes", 5}}},
                            {"points", {{"collocation", 2048}, {"initial", 256}}},
                            {"loss", {{"weights", {{"ic", 100.0}}}, {"rba", {{"enabled", true}}}}},
                            {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},

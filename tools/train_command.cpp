@@ -87,15 +87,14 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   const bool tty = ::isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  auto evaluate = [&](long step, Json& line) {
+  auto evaluate = [&](Json& line) {
     last_l2 = relative_l2(info, *problem, net, ref);
     best = std::min(best, last_l2);
     line["rel_l2"] = last_l2;
-    (void)step;
   };
   if (start == 0 && eval_every > 0) {
     Json line{{"step", 0}, {"elapsed", 0.0}};
-    evaluate(0, line);
+    evaluate(line);
     metrics << line.dump() << "\n";
   }
   const long inject = cfg.at("debug").at("inject_nan_step");
@@ -119,7 +118,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
       Json line{{"step", done}, {"loss", s.loss}, {"lr", s.lr}, {"elapsed", elapsed()}};
       for (std::size_t t = 0; t < s.term_mse.size(); ++t) line["loss_" + trainer.terms()[t].name] = s.term_mse[t];
       if (s.lbfgs) line["lbfgs_evals"] = s.evals;
-      if (eval) evaluate(done, line);
+      if (eval) evaluate(line);
       metrics << line.dump() << "\n";
       metrics.flush();
       if (!quiet) {
