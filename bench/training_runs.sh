@@ -6,7 +6,7 @@ set -euo pipefail
 build=${1:-build}
 out=${2:-runs/results}
 bin="$build/tools/jetpinn"
-budget=${JETPINN_BUDGET_SECONDS:-150}  # per run of the Adam / L-BFGS pair
+budget=${JETPINN_BUDGET_SECONDS:-300}  # per run of the Adam / L-BFGS pair
 mkdir -p "$out"
 
 summary() {  # summary RUN_DIR: first rel_l2, final rel_l2, steps, wall seconds
