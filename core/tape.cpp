@@ -40,6 +40,26 @@ void Tape<T>::check_plain(const Node<T>& x, const char* what) const {
 }
 
 template <class T>
+Node<T>& Tape<T>::fresh_binary(Op op, Var<T> av, Var<T> bv, const char* what) {
+  check_same(node(av.id()), node(bv.id()), what);
+  const Node<T>& a0 = node(av.id());
+  Node<T>& n = fresh(op, a0.streams, a0.points, a0.value.cols());
+  n.a = av.id();
+  n.b = bv.id();
+  n.needs_grad = node(av.id()).needs_grad || node(bv.id()).needs_grad;
+  return n;
+}
+
+template <class T>
+Node<T>& Tape<T>::fresh_unary(Op op, Var<T> xv, StreamSetPtr streams, Index cols) {
+  const Node<T>& x0 = node(xv.id());
+  Node<T>& n = fresh(op, std::move(streams), x0.points, cols);
+  n.a = xv.id();
+  n.needs_grad = node(xv.id()).needs_grad;
+  return n;
+}
+
+template <class T>
 Var<T> Tape<T>::input(ConstMatView<T> points, StreamSetPtr streams) {
   JETPINN_CHECK(points.cols() == streams->num_inputs() || streams->size() == 1,
                 "input points have " << points.cols() << " columns but the streams are over "
@@ -92,10 +112,8 @@ Var<T> Tape<T>::linear_const(Var<T> xv, const RowMat<T>& c) {
   const Node<T>& x0 = node(xv.id());
   JETPINN_CHECK(c.cols() == x0.value.cols(), "fixed linear map " << shape_str(c.rows(), c.cols()) << " applied to "
                                                                  << x0.value.shape());
-  Node<T>& n = fresh(Op::LinearConst, x0.streams, x0.points, c.rows());
+  Node<T>& n = fresh_unary(Op::LinearConst, xv, x0.streams, c.rows());
   const Node<T>& x = node(xv.id());
-  n.a = xv.id();
-  n.needs_grad = x.needs_grad;
   n.cmat = c;
   n.value.mat().noalias() = x.value.mat() * n.cmat.transpose();
   return Var<T>(this, m_count - 1);
@@ -104,48 +122,34 @@ Var<T> Tape<T>::linear_const(Var<T> xv, const RowMat<T>& c) {
 template <class T>
 Var<T> Tape<T>::unary(Var<T> xv, Activation f, int power) {
   const Node<T>& x0 = node(xv.id());
-  Node<T>& n = fresh(Op::Unary, x0.streams, x0.points, x0.value.cols());
+  Node<T>& n = fresh_unary(Op::Unary, xv, x0.streams, x0.value.cols());
   const Node<T>& x = node(xv.id());
-  n.a = xv.id();
   n.act = f;
   n.power = power;
-  n.needs_grad = x.needs_grad;
   unary_jet_forward_cpu<T>(f, power, *x.streams, x.points * x.value.cols(), x.value.data(), n.value.data());
   return Var<T>(this, m_count - 1);
 }
 
 template <class T>
 Var<T> Tape<T>::add(Var<T> av, Var<T> bv) {
-  check_same(node(av.id()), node(bv.id()), "add");
-  Node<T>& n = fresh(Op::Add, node(av.id()).streams, node(av.id()).points, node(av.id()).value.cols());
+  Node<T>& n = fresh_binary(Op::Add, av, bv, "add");
   const Node<T>&a = node(av.id()), &b = node(bv.id());
-  n.a = av.id();
-  n.b = bv.id();
-  n.needs_grad = a.needs_grad || b.needs_grad;
   n.value.mat() = a.value.mat() + b.value.mat();
   return Var<T>(this, m_count - 1);
 }
 
 template <class T>
 Var<T> Tape<T>::sub(Var<T> av, Var<T> bv) {
-  check_same(node(av.id()), node(bv.id()), "sub");
-  Node<T>& n = fresh(Op::Sub, node(av.id()).streams, node(av.id()).points, node(av.id()).value.cols());
+  Node<T>& n = fresh_binary(Op::Sub, av, bv, "sub");
   const Node<T>&a = node(av.id()), &b = node(bv.id());
-  n.a = av.id();
-  n.b = bv.id();
-  n.needs_grad = a.needs_grad || b.needs_grad;
   n.value.mat() = a.value.mat() - b.value.mat();
   return Var<T>(this, m_count - 1);
 }
 
 template <class T>
 Var<T> Tape<T>::mul(Var<T> av, Var<T> bv) {
-  check_same(node(av.id()), node(bv.id()), "mul");
-  Node<T>& n = fresh(Op::Mul, node(av.id()).streams, node(av.id()).points, node(av.id()).value.cols());
+  Node<T>& n = fresh_binary(Op::Mul, av, bv, "mul");
   const Node<T>&a = node(av.id()), &b = node(bv.id());
-  n.a = av.id();
-  n.b = bv.id();
-  n.needs_grad = a.needs_grad || b.needs_grad;
   product_jet_forward_cpu<T>(*a.streams, a.points * a.value.cols(), a.value.data(), b.value.data(), n.value.data());
   return Var<T>(this, m_count - 1);
 }
@@ -153,11 +157,9 @@ Var<T> Tape<T>::mul(Var<T> av, Var<T> bv) {
 template <class T>
 Var<T> Tape<T>::scale(Var<T> xv, double c) {
   const Node<T>& x0 = node(xv.id());
-  Node<T>& n = fresh(Op::Scale, x0.streams, x0.points, x0.value.cols());
+  Node<T>& n = fresh_unary(Op::Scale, xv, x0.streams, x0.value.cols());
   const Node<T>& x = node(xv.id());
-  n.a = xv.id();
   n.scalar = c;
-  n.needs_grad = x.needs_grad;
   n.value.mat() = x.value.mat() * T(c);
   return Var<T>(this, m_count - 1);
 }
@@ -165,11 +167,9 @@ Var<T> Tape<T>::scale(Var<T> xv, double c) {
 template <class T>
 Var<T> Tape<T>::add_scalar(Var<T> xv, double c) {
   const Node<T>& x0 = node(xv.id());
-  Node<T>& n = fresh(Op::AddScalar, x0.streams, x0.points, x0.value.cols());
+  Node<T>& n = fresh_unary(Op::AddScalar, xv, x0.streams, x0.value.cols());
   const Node<T>& x = node(xv.id());
-  n.a = xv.id();
   n.scalar = c;
-  n.needs_grad = x.needs_grad;
   n.value.mat() = x.value.mat();
   n.value.block_rows(0, n.points).array() += T(c);
   return Var<T>(this, m_count - 1);
@@ -180,11 +180,9 @@ Var<T> Tape<T>::component(Var<T> xv, int stream) {
   const Node<T>& x0 = node(xv.id());
   JETPINN_CHECK(stream >= 0 && stream < x0.streams->size(),
                 "stream " << stream << " out of range for [" << x0.streams->describe() << "]");
-  Node<T>& n = fresh(Op::Component, StreamSet::value_only(), x0.points, x0.value.cols());
+  Node<T>& n = fresh_unary(Op::Component, xv, StreamSet::value_only(), x0.value.cols());
   const Node<T>& x = node(xv.id());
-  n.a = xv.id();
   n.i0 = stream;
-  n.needs_grad = x.needs_grad;
   n.value.mat() = x.value.block_rows(stream * x.points, x.points);
   return Var<T>(this, m_count - 1);
 }
@@ -194,12 +192,10 @@ Var<T> Tape<T>::slice_cols(Var<T> xv, Index c0, Index c1) {
   const Node<T>& x0 = node(xv.id());
   JETPINN_CHECK(0 <= c0 && c0 < c1 && c1 <= x0.value.cols(),
                 "column slice [" << c0 << ", " << c1 << ") out of range for " << x0.value.shape());
-  Node<T>& n = fresh(Op::SliceCols, x0.streams, x0.points, c1 - c0);
+  Node<T>& n = fresh_unary(Op::SliceCols, xv, x0.streams, c1 - c0);
   const Node<T>& x = node(xv.id());
-  n.a = xv.id();
   n.i0 = c0;
   n.i1 = c1;
-  n.needs_grad = x.needs_grad;
   n.value.mat() = x.value.mat().middleCols(c0, c1 - c0);
   return Var<T>(this, m_count - 1);
 }

@@ -105,6 +105,9 @@ class Tape {
   std::deque<Node<T>> m_nodes;  // deque: references stay valid as nodes are appended
   int m_count = 0;
   Node<T>& fresh(Op op, StreamSetPtr streams, Index points, Index cols);
+  // A new node reading a and b (same streams and shape) / reading x, with its inputs and needs_grad set.
+  Node<T>& fresh_binary(Op op, Var<T> a, Var<T> b, const char* what);
+  Node<T>& fresh_unary(Op op, Var<T> x, StreamSetPtr streams, Index cols);
   Node<T>& at(int id) { return m_nodes[static_cast<std::size_t>(id)]; }
   void check_same(const Node<T>& a, const Node<T>& b, const char* what) const;
   void check_plain(const Node<T>& x, const char* what) const;

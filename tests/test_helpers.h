@@ -33,6 +33,17 @@ using jetpinn::StreamSet;
 using jetpinn::StreamSetPtr;
 using Mat = jetpinn::RowMat<double>;
 
+// Inputs (x, y) with every pure derivative up to third order, and the collapsed set (lap, lap_x, lap_y) that
+// the tests compare with it; shared so that ops between their jets see one StreamSet each.
+inline StreamSetPtr full_xy() {
+  static auto s = StreamSet::make({"x", "y"}, {"xxx", "xxy", "xyy", "yyy"});
+  return s;
+}
+inline StreamSetPtr lap_xy() {
+  static auto s = StreamSet::make({"x", "y"}, {"lap_x", "lap_y"}, {"x", "y"});
+  return s;
+}
+
 // ------------------------------------------------------------------------------------------------ comparison
 
 struct Tol {

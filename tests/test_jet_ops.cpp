@@ -15,15 +15,6 @@ namespace {
 
 using V = Var<double>;
 
-// Inputs (x, y); every pure derivative up to third order, and the collapsed set.
-StreamSetPtr full_set() {
-  static auto s = StreamSet::make({"x", "y"}, {"xxx", "xxy", "xyy", "yyy"});
-  return s;
-}
-StreamSetPtr lap_set() {
-  static auto s = StreamSet::make({"x", "y"}, {"lap_x", "lap_y"}, {"x", "y"});
-  return s;
-}
 
 // A 2 -> 3 -> 2 pair of affine layers with random weights and nonzero biases.
 struct Layers {
@@ -78,7 +69,7 @@ void compare_jet(const std::string& label, const StreamSet& ss, const std::vecto
 // programs (folded vs term by term), so agreement is to rounding: 1e-12 of each stream's scale.
 void check_collapsed_vs_full(const std::string& label, const jt::Builder& build, ParamStore<double>* ps,
                              const Mat& X) {
-  const auto F = full_set(), L = lap_set();
+  const auto F = jt::full_xy(), L = jt::lap_xy();
   const auto full = jt::jet_streams(build, ps, X, F);
   const auto lap = jt::jet_streams(build, ps, X, L);
   auto f = [&](const char* n) { return full[static_cast<std::size_t>(F->index(n))]; };
@@ -167,8 +158,8 @@ TEST_CASE("core: op jets against finite differences (float64, third order, mixed
   const Mat X = points(11);
   for (const OpCase& c : op_cases(L)) {
     CAPTURE(c.name);
-    jt::check_jets_against_fd("op " + c.name, c.build, &L.ps, X, full_set());
-    jt::check_jets_against_fd("op " + c.name, c.build, &L.ps, X, lap_set());
+    jt::check_jets_against_fd("op " + c.name, c.build, &L.ps, X, jt::full_xy());
+    jt::check_jets_against_fd("op " + c.name, c.build, &L.ps, X, jt::lap_xy());
   }
   jt::report_tolerance_use("op jets vs FD");
 }
@@ -195,7 +186,7 @@ TEST_CASE("core: collapsed lap, lap_x, lap_y equal sums of pure streams of a ful
 }
 
 TEST_CASE("core: op jets against closed-form derivatives") {
-  const auto F = full_set(), Lp = lap_set();
+  const auto F = jt::full_xy(), Lp = jt::lap_xy();
   const Mat X = points(13);
   const std::string key = "closed form (rtol 1e-12)";
   auto run = [&](const StreamSetPtr& ss, const std::function<V(Tape<double>&, V)>& f, const Mat& pts) {
@@ -408,7 +399,7 @@ TEST_CASE("core: activation jets over a wide range of arguments (saturation, tai
   };
   Mat Xpos = X;  // for log: x >= 0, exact zero included
   Xpos.col(0) = X.col(0).cwiseAbs();
-  for (const auto& ss : {full_set(), lap_set()})
+  for (const auto& ss : {jt::full_xy(), jt::lap_xy()})
     for (const Fn& fn : fns) {
       const Mat& P = std::string(fn.name) == "log" ? Xpos : X;
       auto f = [&](Tape<double>&, V x) { return fn.f(fn.a * x.col(0) + fn.c); };
@@ -428,7 +419,7 @@ TEST_CASE("core: activation jets over a wide range of arguments (saturation, tai
 TEST_CASE("core: identities through jets: sin^2+cos^2 = 1, exp(log w) = w, log(exp w) = w") {
   const Mat X = points(15);
   const std::string key = "identities (rtol 1e-14)";
-  for (const auto& ss : {full_set(), lap_set()}) {
+  for (const auto& ss : {jt::full_xy(), jt::lap_xy()}) {
     // z with every stream nonzero; sin(z)^2 + cos(z)^2: value 1, every derivative stream 0. Rounding is eps times
     // the size of the cancelling terms, so the absolute tolerance is 1e-14 times the largest stream of sin(z)^2.
     auto z = [](V x) { return x.col(0) * x.col(1) + sin(2.0 * x.col(0)) - 0.5 * x.col(1) * x.col(1) * x.col(1); };
@@ -470,7 +461,7 @@ TEST_CASE("core: identities through jets: sin^2+cos^2 = 1, exp(log w) = w, log(e
 TEST_CASE("core: column slice and concat move streams exactly") {
   Layers L;
   const Mat X = points(17);
-  for (const auto& ss : {full_set(), lap_set()}) {
+  for (const auto& ss : {jt::full_xy(), jt::lap_xy()}) {
     Tape<double> t(&L.ps);
     V z = sin(t.affine(t.input(X, ss), L.w1, L.b1));  // P x 3 jet
     V c1 = z.col(1), mid = t.slice_cols(z, 1, 3), cat = concat_cols(z.col(2), t.slice_cols(z, 0, 2));
@@ -490,7 +481,7 @@ TEST_CASE("core: column slice and concat move streams exactly") {
 TEST_CASE("core: reductions sum and mean of streams") {
   Layers L;
   const Mat X = points(18, 6);
-  const auto ss = full_set();
+  const auto ss = jt::full_xy();
   auto net = [&L](Tape<double>& t, V x) { return t.affine(tanh(t.affine(x, L.w1, L.b1)), L.w2, L.b2); };
   Tape<double> t(&L.ps);
   V u = net(t, t.input(X, ss));

@@ -16,14 +16,6 @@ namespace {
 
 using V = Var<double>;
 
-StreamSetPtr full_xy() {
-  static auto s = StreamSet::make({"x", "y"}, {"xxx", "xxy", "xyy", "yyy"});
-  return s;
-}
-StreamSetPtr lap_xy() {
-  static auto s = StreamSet::make({"x", "y"}, {"lap_x", "lap_y"}, {"x", "y"});
-  return s;
-}
 
 jt::NetSpec spec_xy(int outputs = 1) {
   jt::NetSpec s;
@@ -53,8 +45,8 @@ TEST_CASE("core: MLP jets against finite differences (plain, Fourier, modified, 
       Mlp<double> net = jt::make_net<double>(kind, spec_xy(outputs), 21 + outputs);
       const Mat X = points_xy(31);
       const auto plan = jt::FdPlan::with_lengths(jt::fd_lengths(kind, spec_xy(outputs)));
-      jt::check_jets_against_fd(label, builder(net), &net.params(), X, full_xy(), plan);
-      jt::check_jets_against_fd(label, builder(net), &net.params(), X, lap_xy(), plan);
+      jt::check_jets_against_fd(label, builder(net), &net.params(), X, jt::full_xy(), plan);
+      jt::check_jets_against_fd(label, builder(net), &net.params(), X, jt::lap_xy(), plan);
     }
   jt::report_tolerance_use("MLP jets vs FD");
 }
@@ -65,7 +57,7 @@ TEST_CASE("core: MLP collapsed streams equal sums of pure streams of a full thir
     CAPTURE(jt::net_name(kind));
     Mlp<double> net = jt::make_net<double>(kind, spec_xy(2), 41);
     const Mat X = points_xy(42);
-    const auto F = full_xy(), L = lap_xy();
+    const auto F = jt::full_xy(), L = jt::lap_xy();
     const auto full = jt::jet_streams(builder(net), &net.params(), X, F);
     const auto lap = jt::jet_streams(builder(net), &net.params(), X, L);
     auto f = [&](const char* n) { return full[static_cast<std::size_t>(F->index(n))]; };
@@ -169,7 +161,7 @@ TEST_CASE("core: Fourier MLP is exactly periodic in its periodic inputs, every s
 TEST_CASE("core: hard-BC transform vanishes on the boundary with its tangential derivatives") {
   Mlp<double> net = jt::make_net<double>(Net::HardBC, spec_xy(2), 71);
   Mlp<double> plain = jt::make_net<double>(Net::Plain, spec_xy(2), 71);
-  const auto ss = full_xy();
+  const auto ss = jt::full_xy();
   Rng rng(72);
   Mat X = jt::random_points(rng, 8, {{-1.0, 1.0}, {-1.0, 1.0}});
   X(0, 0) = 1;
@@ -207,12 +199,12 @@ TEST_CASE("core: MLP output transform with factor and offset: jets against FD an
   auto offset = [](V x) { return x.col(0) * sin(x.col(1)) + 0.5; };
   net.set_output_transform(jt::box_factor<double>({0, 1}), offset);
   const Mat X = points_xy(92);
-  jt::check_jets_against_fd("factor+offset", builder(net), &net.params(), X, full_xy());
-  jt::check_jets_against_fd("factor+offset", builder(net), &net.params(), X, lap_xy());
+  jt::check_jets_against_fd("factor+offset", builder(net), &net.params(), X, jt::full_xy());
+  jt::check_jets_against_fd("factor+offset", builder(net), &net.params(), X, jt::lap_xy());
   const jt::Builder composed = [&plain, &offset](Tape<double>& t, V x) {
     return jt::box_factor<double>({0, 1})(x) * plain.forward(t, x) + offset(x);
   };
-  for (const auto& ss : {full_xy(), lap_xy()}) {
+  for (const auto& ss : {jt::full_xy(), jt::lap_xy()}) {
     const auto a = jt::jet_streams(builder(net), &net.params(), X, ss);
     const auto b = jt::jet_streams(composed, &plain.params(), X, ss);
     for (int s = 0; s < ss->size(); ++s)  // the same operations in the same order: bit for bit
@@ -231,9 +223,9 @@ TEST_CASE("core: MLP determinism: same seed gives bit-identical weights and outp
     CHECK(std::memcmp(a.params().values(), b.params().values(), bytes) == 0);
     CHECK(std::memcmp(a.params().values(), c.params().values(), bytes) != 0);
     const Mat X = points_xy(83, 40);
-    const auto ja = jt::jet_streams(builder(a), &a.params(), X, lap_xy());
-    const auto jb = jt::jet_streams(builder(b), &b.params(), X, lap_xy());
-    const auto ja2 = jt::jet_streams(builder(a), &a.params(), X, lap_xy());
+    const auto ja = jt::jet_streams(builder(a), &a.params(), X, jt::lap_xy());
+    const auto jb = jt::jet_streams(builder(b), &b.params(), X, jt::lap_xy());
+    const auto ja2 = jt::jet_streams(builder(a), &a.params(), X, jt::lap_xy());
     for (std::size_t s = 0; s < ja.size(); ++s) {
       CHECK(std::memcmp(ja[s].data(), jb[s].data(), static_cast<std::size_t>(ja[s].size()) * sizeof(double)) == 0);
       CHECK(std::memcmp(ja[s].data(), ja2[s].data(), static_cast<std::size_t>(ja[s].size()) * sizeof(double)) == 0);

@@ -29,14 +29,6 @@ namespace {
 constexpr double kStreamRtol = 1e-5;
 constexpr double kGradRtol = 5e-5;
 
-StreamSetPtr full_xy() {
-  static auto s = StreamSet::make({"x", "y"}, {"xxx", "xxy", "xyy", "yyy"});
-  return s;
-}
-StreamSetPtr lap_xy() {
-  static auto s = StreamSet::make({"x", "y"}, {"lap_x", "lap_y"}, {"x", "y"});
-  return s;
-}
 
 // A double network and its float twin holding bit-identical (float-representable) weights.
 struct Twins {
@@ -55,7 +47,7 @@ struct Twins {
 
 TEST_CASE("core: float32 jets agree with float64 (values and every stream, plain/Fourier/modified/hard BC)") {
   for (Net kind : jt::all_nets())
-    for (const auto& ss : {full_xy(), lap_xy()}) {
+    for (const auto& ss : {jt::full_xy(), jt::lap_xy()}) {
       jt::NetSpec spec;
       spec.inputs = 2;
       spec.outputs = 2;
