@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-          libopenblas-openmp-dev python3)
+          libopenblas-openmp-dev python3 python3-venv)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +18,15 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The project's Python venv (.venv): numpy and matplotlib for `jetpinn report`. Peers (torch, jax) are added by
+# bench/peers/setup.sh; the tests need none of this.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import numpy, matplotlib" 2>/dev/null; then
+  echo "setup: creating the Python venv .venv (numpy, matplotlib)"
+  # Not fatal: without it only `jetpinn report` is unavailable (and its test reports itself skipped).
+  { python3 -m venv .venv && .venv/bin/pip install -q --disable-pip-version-check numpy matplotlib; } ||
+    echo "setup: warning: could not make the Python venv; \`jetpinn report\` will not work"
 fi
 
 # nvcc is usually not on PATH; the CUDA backend is built when it is found here.
