@@ -1,0 +1,36 @@
+// Adam update kernel (see adam_device.h). Compiled, not yet run on a device.
+#include <algorithm>
+
+#include "adam_device.h"
+#include "cuda_check.h"
+
+namespace jetpinn::cuda {
+
+namespace {
+template <class T>
+__global__ void adam_update_kernel(std::ptrdiff_t n, AdamScalars s, T* __restrict__ p, const T* __restrict__ g,
+                                   T* __restrict__ m, T* __restrict__ v) {
+  for (std::ptrdiff_t i = blockIdx.x * std::ptrdiff_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::ptrdiff_t(gridDim.x) * blockDim.x) {
+    T pi = p[i], mi = m[i], vi = v[i];
+    adam_update_entry<T>(s, pi, g[i], mi, vi);
+    p[i] = pi;
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+}  // namespace
+
+template <class T>
+void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars& s, T* params, const T* grads, T* m, T* v) {
+  if (n == 0) return;
+  const int threads = 256;
+  const int blocks = static_cast<int>(std::min<std::ptrdiff_t>((n + threads - 1) / threads, 4096));
+  adam_update_kernel<T><<<blocks, threads, 0, static_cast<cudaStream_t>(ctx.stream())>>>(n, s, params, grads, m, v);
+  CUDA_CHECK_LAUNCH("adam_update_kernel");
+}
+
+template void adam_update<float>(Context&, std::ptrdiff_t, const AdamScalars&, float*, const float*, float*, float*);
+template void adam_update<double>(Context&, std::ptrdiff_t, const AdamScalars&, double*, const double*, double*, double*);
+
+}  // namespace jetpinn::cuda

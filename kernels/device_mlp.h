@@ -1,0 +1,69 @@
+// DeviceMlp<T>: the host-side driver of a plain jet MLP on the device (tanh or another activation; no Fourier
+// features, modified MLP or output transform yet: those still need the CPU tape). It holds the parameters and
+// gradients in the flat ParamStore order, runs the forward jets at P points (fused kernel or the cuBLAS
+// reference path), keeps z_l, h_l for the reverse sweep, and accumulates parameter gradients from a given
+// output adjoint. What a full `--backend cuda` trainer still needs is listed in kernels/README.md.
+// Host-only header (C++20, includes the core). Compiled; NOT yet run on a device.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "device_tensor.h"
+#include "fused_mlp.h"
+#include "mlp.h"
+
+namespace jetpinn::cuda {
+
+enum class MlpPath { Fused, Cublas };
+
+template <class T>
+class DeviceMlp {
+ public:
+  // Throws (naming what is unsupported) for a network the device path cannot run yet.
+  DeviceMlp(Context& ctx, const Mlp<T>& mlp, StreamSetPtr streams);
+
+  const FusedMlpShape& shape() const { return m_shape; }
+  const StreamSet& streams() const { return *m_streams; }
+  // Whether the fused kernels take this network (else `why`); the cuBLAS path takes any width.
+  bool fused_supported(std::string* why = nullptr) const;
+
+  void upload_params(const Mlp<T>& mlp);           // parameter values, host -> device
+  void download_grads(ParamStore<T>& store) const;  // device gradients -> store.grads() (overwritten)
+  void zero_grad();
+
+  // The input jet of `points` (P x inputs) as Tape::input seeds it (u = x, u_(i) = e_i, higher streams 0).
+  static Tensor<T> input_jet(ConstMatView<T> points, const StreamSet& streams);
+
+  // Forward jets; x: S*P x inputs on the device (kept by pointer until backward). Returns y: S*P x outputs.
+  const DeviceTensor<T>& forward(const DeviceTensor<T>& x, MlpPath path);
+  // Reverse sweep from dy (S*P x outputs; kept by pointer for batch_stats): grads() += dL/dparams.
+  void backward(const DeviceTensor<T>& dy, MlpPath path);
+
+  // After backward: batch statistics of layer l's weight (G, S1: out x in, S2 double; see batch_stats.h).
+  void weight_batch_stats(int layer, const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2);
+
+  DeviceTensor<T>& params() { return m_params; }
+  DeviceTensor<T>& grads() { return m_grads; }
+  const DeviceTensor<T>& output() const { return m_y; }
+  // Saved buffers (depth blocks of S*P x width): pre-activations, activations, pre-activation adjoints.
+  const DeviceTensor<T>& z() const { return m_z; }
+  const DeviceTensor<T>& h() const { return m_h; }
+  const DeviceTensor<T>& dz() const { return m_dz; }
+
+ private:
+  Context* m_ctx;
+  FusedMlpShape m_shape;
+  StreamSetPtr m_streams;
+  FlatRules m_rules;
+  std::ptrdiff_t m_points = 0;
+  const DeviceTensor<T>* m_x = nullptr;
+  const DeviceTensor<T>* m_dy = nullptr;
+  DeviceTensor<T> m_params, m_grads, m_y, m_z, m_h, m_dz, m_dh;
+  const T* layer_input(int l) const;   // x for l = 0, else h_{l-1}
+  const T* layer_adjoint(int l) const;  // dy for l = depth, else dz_l
+  int layer_in_dim(int l) const { return l == 0 ? m_shape.inputs : m_shape.width; }
+  int layer_out_dim(int l) const { return l == m_shape.depth ? m_shape.outputs : m_shape.width; }
+  std::ptrdiff_t block() const { return std::ptrdiff_t(m_streams->size()) * m_points * m_shape.width; }
+};
+
+}  // namespace jetpinn::cuda

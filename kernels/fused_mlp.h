@@ -1,0 +1,48 @@
+// Fused jet-MLP kernels for narrow networks (every layer width <= 128): a tile of points with all S of its
+// jet streams stays in shared memory across the layers, each layer's weights are staged in shared memory, and
+// the activation's jet rules (jet_rules.h, the same per-element code as the unary jet kernels) run in place.
+//   forward:  h_{-1} = x (S*P x inputs jet), z_l = h_{l-1} W_l^T (+ b_l on the value stream), h_l = f(z_l),
+//             y = h_{L-1} W_L^T + b_L; optionally saves z_l and h_l (training) for the backward pass.
+//   backward: from dy (S*P x outputs), dz_l = f'-jet-adjoint(z_l, dh_l), dh_{l-1} = dz_l W_l, for l = L-1..0;
+//             writes every dz_l. The parameter gradients dW_l = dz_l^T h_{l-1}, db_l = colsum(dz_l value rows)
+//             are K = S*P reductions that cuBLAS does best: DeviceMlp (device_mlp.h) runs them from the saved
+//             buffers, and the batch statistics (batch_stats.h) use the same buffers.
+// Parameters: one flat buffer in Mlp<T>'s ParamStore order (layer0.W, layer0.b, layer1.W, ...).
+// Buffers z, h, dz: `depth` blocks of S*P x width each, block l at l*S*P*width. Compiled, not yet run on a device.
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include "device_context.h"
+#include "jet_rules.h"
+
+namespace jetpinn::cuda {
+
+struct FusedMlpShape {
+  int inputs = 2, width = 128, depth = 6, outputs = 1;
+  Activation activation = Activation::Tanh;
+  int power = 0;
+};
+
+constexpr int FUSED_MAX_WIDTH = 128;
+
+// Offsets into the flat parameter buffer: weight of layer l at w_offset(l) (out_l x in_l), bias after it.
+std::ptrdiff_t fused_w_offset(const FusedMlpShape& s, int layer);
+std::ptrdiff_t fused_b_offset(const FusedMlpShape& s, int layer);
+std::ptrdiff_t fused_param_count(const FusedMlpShape& s);
+
+// Whether the fused kernels take this network and stream count in precision T on ctx's device; `why` says
+// what to change otherwise ("width must be <= 128 for the fused kernel, got 256; use the cuBLAS path").
+template <class T>
+bool fused_mlp_supported(Context& ctx, const FusedMlpShape& s, int streams, std::string* why);
+
+// y: S*P x outputs. z, h: depth blocks (see above), both null for inference or both set for training.
+template <class T>
+void fused_mlp_forward(Context& ctx, const FusedMlpShape& s, const FlatRules& rules, std::ptrdiff_t points,
+                       const T* params, const T* x, T* y, T* z, T* h);
+// dy: S*P x outputs; z, h from the forward; dz: depth blocks, overwritten.
+template <class T>
+void fused_mlp_backward(Context& ctx, const FusedMlpShape& s, const FlatRules& rules, std::ptrdiff_t points,
+                        const T* params, const T* dy, const T* z, const T* h, T* dz);
+
+}  // namespace jetpinn::cuda
