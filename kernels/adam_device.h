@@ -1,6 +1,8 @@
-// Adam on the device: one kernel over the flat parameter vector, per entry exactly core/adam.cpp's update
-// (adam_rule.h; bit-identical to the CPU step in float64 and float32 by construction, since nvcc may not
-// contract the _rn intrinsics into FMAs). The step counter and the scalars stay on the host.
+// Adam on the device: one kernel over the flat parameter vector, per entry core/adam.cpp's update as written
+// (adam_rule.h: the IEEE result with no FMA contraction, since nvcc may not contract the _rn intrinsics). It is
+// bit-identical to adam_update_entry on a host built with -ffp-contract=off; core/adam.cpp itself is built with
+// -march=native, where g++ contracts, so against Adam<T>::step it agrees to a few ulps. The step counter and
+// the scalars stay on the host.
 // Compiled, not yet run on a device.
 #pragma once
 #include <cstddef>

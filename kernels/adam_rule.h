@@ -1,7 +1,8 @@
 // The Adam update of one entry, written once for host and device, in the exact operation order of
 // core/adam.cpp (moments in T, bias correction and the update in double). On the device every multiply and
 // add goes through the _rn intrinsics so nvcc cannot contract them into FMAs: the device step then matches
-// the CPU step bit for bit (host code is compiled as ISO C++, where g++ does not contract either).
+// this function compiled on a host with -ffp-contract=off bit for bit (core/adam.cpp is compiled with
+// -march=native and g++'s default contraction, so it differs from both by a few ulps).
 #pragma once
 #include <cmath>
 
