@@ -95,7 +95,7 @@ Var<T> Mlp<T>::embed(Tape<T>& tape, Var<T> x) const {
 }
 
 template <class T>
-Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x) const {
+Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) const {
   JETPINN_CHECK(tape.params() == &m_params, "Mlp::forward: the tape must record into this network's ParamStore "
                                             "(Tape tape(&mlp.params()))");
   JETPINN_CHECK(x.cols() == m_config.inputs,
@@ -111,6 +111,7 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x) const {
   for (int l = 0; l < m_config.depth; ++l) {
     h = tape.unary(tape.affine(h, m_w[static_cast<std::size_t>(l)], m_b[static_cast<std::size_t>(l)]), act);
     if (m_config.modified) h = u + h * d;  // (1 - h) U + h V
+    if (hidden) hidden->push_back(h);
   }
   Var<T> out = tape.affine(h, m_w.back(), m_b.back());
   if (m_factor) {

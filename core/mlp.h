@@ -47,8 +47,9 @@ class Mlp {
     m_factor = std::move(factor);
     m_offset = std::move(offset);
   }
-  // x: the input jet (points x inputs) on `tape`, whose ParamStore must be this network's.
-  Var<T> forward(Tape<T>& tape, Var<T> x) const;
+  // x: the input jet (points x inputs) on `tape`, whose ParamStore must be this network's. `hidden`, when
+  // given, receives each hidden layer's output (after its activation, and after the modified-MLP mixing).
+  Var<T> forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden = nullptr) const;
   // Re-draw every weight from `seed` (Glorot normal, biases zero).
   void initialize(std::uint64_t seed);
   // Copy parameters from a network of the same shape in another precision.

@@ -19,6 +19,7 @@ Node<T>& Tape<T>::fresh(Op op, StreamSetPtr streams, Index points, Index cols) {
   n.power = 0;
   n.i0 = n.i1 = 0;
   n.needs_grad = false;
+  n.batched = false;
   n.points = points;
   n.value.resize(streams->size() * points, cols);
   n.streams = std::move(streams);
@@ -97,6 +98,7 @@ Var<T> Tape<T>::affine(Var<T> xv, int weight, int bias) {
   n.w = weight;
   n.bias = bias;
   n.needs_grad = true;
+  n.batched = m_batched;
   n.value.mat().noalias() = x.value.mat() * W.transpose();
   if (bias >= 0) {
     ConstMatView<T> b = std::as_const(*m_params).value(bias);
@@ -268,8 +270,13 @@ void Tape<T>::backward_node(Node<T>& n) {
     case Op::Constant: break;
     case Op::Affine: {
       ConstMatView<T> W = std::as_const(*m_params).value(n.w);
-      m_params->grad(n.w).noalias() += dy.transpose() * a->value.mat();
-      if (n.bias >= 0) m_params->grad(n.bias).row(0) += n.grad.block_rows(0, n.points).colwise().sum();
+      if (n.batched && m_stats && m_stats->active()) {
+        m_stats->affine(n.w, n.bias, n.streams->size(), n.points, view(n.grad), view(a->value), m_params->grad(n.w),
+                        n.bias >= 0 ? m_params->grad(n.bias).data() : nullptr);
+      } else {
+        m_params->grad(n.w).noalias() += dy.transpose() * a->value.mat();
+        if (n.bias >= 0) m_params->grad(n.bias).row(0) += n.grad.block_rows(0, n.points).colwise().sum();
+      }
       if (ga) a->grad.mat().noalias() += dy * W;
       break;
     }

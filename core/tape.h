@@ -8,6 +8,7 @@
 #include <string>
 
 #include "activations.h"
+#include "grad_stats.h"
 #include "params.h"
 #include "streams.h"
 #include "tensor.h"
@@ -29,6 +30,7 @@ struct Node {
   StreamSetPtr streams;
   Index points = 0;
   bool needs_grad = false;
+  bool batched = false;        // Affine: part of the batched collocation term (gradient statistics)
   Tensor<T> value, grad;
   RowMat<T> cmat;              // LinearConst: fixed matrix (out x in)
 };
@@ -100,8 +102,15 @@ class Tape {
   // Reverse sweep from a 1 x 1 loss.
   void backward(Var<T> loss);
 
+  // Gradient statistics: affine nodes recorded while set_batched(true) hand their parameter gradients to
+  // `stats` in the reverse sweep (when it is active), which splits them over batches of points.
+  void set_grad_stats(GradStats<T>* stats) { m_stats = stats; }
+  void set_batched(bool on) { m_batched = on; }
+
  private:
   ParamStore<T>* m_params = nullptr;
+  GradStats<T>* m_stats = nullptr;
+  bool m_batched = false;
   std::deque<Node<T>> m_nodes;  // deque: references stay valid as nodes are appended
   int m_count = 0;
   Node<T>& fresh(Op op, StreamSetPtr streams, Index points, Index cols);

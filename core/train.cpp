@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "homogeneity.h"
+
 namespace jetpinn {
 
 namespace {
@@ -18,9 +20,17 @@ bool all_finite(const T* p, Index n) {
 template <class T>
 Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions options, std::uint64_t seed)
     : m_net(net), m_terms(std::move(terms)), m_opt(std::move(options)), m_rng(seed), m_tape(&net.params()),
-      m_adam(net.params().size(), m_opt.adam) {
+      m_adam(net.params().size(), m_opt.adam), m_phases(m_opt.diagnostics.phases) {
   m_opt.schedule.validate();
+  m_tape.set_grad_stats(&m_grad_stats);
+  int pde_terms = 0;
+  for (const auto& t : m_terms) pde_terms += t.is_pde ? 1 : 0;
+  JETPINN_CHECK(!m_opt.diagnostics.enabled || pde_terms == 1,
+                "gradient statistics batch one collocation (is_pde) term; this problem has " << pde_terms
+                                                                                            << " (turn diagnostics off)");
+  if (m_opt.diagnostics.enabled) m_opt.diagnostics.snr.validate();
   m_lambda.resize(m_terms.size());
+  m_residual.resize(m_terms.size());
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
     JETPINN_CHECK(m_terms[t].sample && m_terms[t].residual, "loss term '" << m_terms[t].name << "' has no sampler or residual");
     sample(t);
@@ -37,16 +47,25 @@ void Trainer<T>::sample(std::size_t t) {
 }
 
 template <class T>
-double Trainer<T>::evaluate(bool update_rba) {
+double Trainer<T>::evaluate(bool update_rba, const GradStatsConfig* stats, GradSnr* snr) {
   m_tape.reset();
   m_net.params().zero_grad();
+  if (stats) {  // B is capped at the number of collocation points
+    GradStatsConfig c = *stats;
+    for (const auto& term : m_terms)
+      if (term.is_pde) c.batches = static_cast<int>(std::min<Index>(c.batches, term.count));
+    m_grad_stats.begin(m_net.params(), c);
+  }
   m_term_mse.assign(m_terms.size(), 0.0);
   Var<T> total;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
     const Term<T>& term = m_terms[t];
+    m_tape.set_batched(stats && term.is_pde);
     Var<T> out = m_net.forward(m_tape, m_tape.input(term.points, term.streams));
+    m_tape.set_batched(false);
     Var<T> r = term.residual(out, m_tape, term);
     const auto rv = r.value().mat();
+    m_residual[t] = rv;
     m_term_mse[t] = rv.template cast<double>().squaredNorm() / static_cast<double>(std::max<Index>(1, rv.size()));
     Var<T> lt;
     if (term.is_pde) {
@@ -65,7 +84,38 @@ double Trainer<T>::evaluate(bool update_rba) {
     total = t == 0 ? lt : total + lt;
   }
   m_tape.backward(total);
+  if (stats) *snr = m_grad_stats.finish(m_net.params());
   return static_cast<double>(total.value()(0, 0));
+}
+
+template <class T>
+GradSnr Trainer<T>::gradient_stats(const GradStatsConfig& config) {
+  GradSnr snr;
+  evaluate(false, &config, &snr);
+  return snr;
+}
+
+template <class T>
+StepDiagnostics Trainer<T>::measure(const GradSnr& snr) {
+  const DiagnosticsOptions& o = m_opt.diagnostics;
+  StepDiagnostics d;
+  d.grad = snr;
+  d.snr_adam = m_adam.snr();
+  for (std::size_t t = 0; t < m_terms.size(); ++t) {
+    if (!m_terms[t].is_pde) continue;
+    const RowMat<T>& pts = m_terms[t].points;
+    std::vector<double> lo = o.domain_lo, hi = o.domain_hi;
+    if (lo.empty())
+      for (Index c = 0; c < pts.cols(); ++c) {
+        lo.push_back(static_cast<double>(pts.col(c).minCoeff()));
+        hi.push_back(static_cast<double>(pts.col(c).maxCoeff()));
+      }
+    d.phi_rba = homogeneity(pts, m_lambda[t], lo, hi, o.cells);
+    d.phi_res = homogeneity(pts, m_residual[t], lo, hi, o.cells);
+  }
+  d.transition = m_phases.add(m_step, snr.snr);
+  d.phase = m_phases.phase();
+  return d;
 }
 
 template <class T>
@@ -83,7 +133,9 @@ StepStats Trainer<T>::step() {
     if (m_opt.resample_every > 0 && m_step > 0 && m_step % m_opt.resample_every == 0)
       for (std::size_t t = 0; t < m_terms.size(); ++t)
         if (m_terms[t].is_pde) sample(t);
-    s.loss = evaluate(true);
+    const bool measure_now = m_opt.diagnostics.enabled && diagnostics_due(m_step, m_opt.diagnostics.every);
+    GradSnr snr;
+    s.loss = evaluate(true, measure_now ? &m_opt.diagnostics.snr : nullptr, &snr);
     s.term_mse = m_term_mse;
     s.lr = m_opt.schedule.lr(m_step);
     if (!std::isfinite(s.loss)) {
@@ -100,6 +152,7 @@ StepStats Trainer<T>::step() {
         return s;
       }
     m_adam.step(params.values(), params.grads(), s.lr);
+    if (measure_now) s.diag = measure(snr);
   } else {
     if (!m_lbfgs) m_lbfgs = std::make_unique<Lbfgs<T>>(params.size(), m_opt.lbfgs);
     std::vector<T> saved(params.values(), params.values() + params.size());
@@ -146,6 +199,8 @@ void Trainer<T>::save(Checkpoint& c) const {
                                                   m_lambda[t].rows(), m_lambda[t].cols()});
     c.put(k + "lambda", std::vector<T>(m_lambda[t].data(), m_lambda[t].data() + m_lambda[t].size()));
   }
+  c.put("phases.steps", std::vector<std::int64_t>(m_phases.steps().begin(), m_phases.steps().end()));
+  c.put("phases.snr", m_phases.snrs());
   if (m_lbfgs) {
     const LbfgsState<T> st = m_lbfgs->state();
     std::vector<T> s, y;
@@ -187,6 +242,10 @@ void Trainer<T>::load(const Checkpoint& c) {
     term.points = Eigen::Map<RowMat<T>>(pts.data(), sh[0], sh[1]);
     term.data = Eigen::Map<RowMat<T>>(dat.data(), sh[2], sh[3]);
     m_lambda[t] = Eigen::Map<RowMat<T>>(lam.data(), sh[4], sh[5]);
+  }
+  if (c.has("phases.steps")) {
+    const auto ps = c.get<std::int64_t>("phases.steps");
+    m_phases.replay(std::vector<long>(ps.begin(), ps.end()), c.get_sized<double>("phases.snr", ps.size()));
   }
   m_lbfgs.reset();
   if (c.has("lbfgs.counts")) {

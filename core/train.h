@@ -3,6 +3,9 @@
 // only when RBA is on), loss = sum_t w_t mean(r_t^2) with the PDE term mean((lambda r)^2) under RBA, reverse
 // sweep, then an Adam step at the scheduled rate, or (from step lbfgs_from on) one L-BFGS iteration with the
 // multipliers frozen so the objective is fixed. A non-finite loss or gradient stops before any update.
+// Diagnostics (diagnostics.h) are measured at their cadence in Adam steps: the batch-gradient SNR comes out of
+// the same reverse sweep (the collocation term's affine layers are batched, see grad_stats.h), then the Adam SNR,
+// the homogeneity of the RBA multipliers and of |r|, and the phase detector's verdict.
 // save()/load() carry everything a bit-identical resume needs.
 #pragma once
 #include <memory>
@@ -12,13 +15,34 @@
 
 #include "adam.h"
 #include "checkpoint.h"
+#include "grad_stats.h"
 #include "lbfgs.h"
 #include "mlp.h"
+#include "phases.h"
 #include "rba.h"
 #include "schedule.h"
 #include "terms.h"
 
 namespace jetpinn {
+
+struct DiagnosticsOptions {
+  bool enabled = true;
+  long every = 0;  // measure every k steps; 0: the paper's cadence (every 10 below step 300, then every 100)
+  GradStatsConfig snr;  // batches is capped at the collocation points
+  PhaseRule phases;
+  std::vector<double> domain_lo, domain_hi;  // for homogeneity; empty: the collocation points' bounding box
+  int cells = 10;                            // homogeneity grid: cells x cells over the first two inputs
+};
+
+// What a measurement step reports.
+struct StepDiagnostics {
+  GradSnr grad;          // snr, phi, per-layer SNR
+  double snr_adam = 0;   // |m_hat| / |sqrt(v_hat) + eps| after this step's update
+  double phi_rba = 0;    // homogeneity of the RBA multipliers (tracked even when RBA is off)
+  double phi_res = 0;    // homogeneity of |r|
+  Phase phase = Phase::Fitting;
+  bool transition = false;  // this measurement confirmed a phase change
+};
 
 struct TrainOptions {
   AdamConfig adam;
@@ -27,6 +51,7 @@ struct TrainOptions {
   long lbfgs_from = -1;  // step at which L-BFGS takes over; -1: never
   LbfgsConfig lbfgs;
   long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
+  DiagnosticsOptions diagnostics;
 };
 
 struct StepStats {
@@ -37,6 +62,7 @@ struct StepStats {
   bool lbfgs = false;
   int evals = 1;                  // loss evaluations this step
   std::string bad;                // non-empty when the step found a NaN/Inf (nothing was updated)
+  std::optional<StepDiagnostics> diag;  // on measurement steps
 };
 
 template <class T>
@@ -48,6 +74,11 @@ class Trainer {
   const std::vector<Term<T>>& terms() const { return m_terms; }
   const RowMat<T>& lambda(std::size_t term) const { return m_lambda[term]; }
   const Adam<T>& adam() const { return m_adam; }
+  const PhaseDetector& phases() const { return m_phases; }
+  // The last evaluation's residual of a term (P x k), before RBA weighting.
+  const RowMat<T>& residual(std::size_t term) const { return m_residual[term]; }
+  // Gradient statistics at the current parameters (nothing updated; the gradient is left in the store).
+  GradSnr gradient_stats(const GradStatsConfig& config);
   const TrainOptions& options() const { return m_opt; }
   // Loss and parameter gradients at the current parameters (multipliers not updated).
   double loss_and_gradient();
@@ -64,9 +95,13 @@ class Trainer {
   Adam<T> m_adam;
   std::unique_ptr<Lbfgs<T>> m_lbfgs;
   std::vector<RowMat<T>> m_lambda;  // per term (empty unless is_pde)
+  std::vector<RowMat<T>> m_residual;
+  GradStats<T> m_grad_stats;
+  PhaseDetector m_phases;
   long m_step = 0, m_rba_updates = 0;
   std::vector<double> m_term_mse;
-  double evaluate(bool update_rba);
+  double evaluate(bool update_rba, const GradStatsConfig* stats = nullptr, GradSnr* snr = nullptr);
+  StepDiagnostics measure(const GradSnr& snr);
   void sample(std::size_t t);
 };
 

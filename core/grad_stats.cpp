@@ -1,0 +1,147 @@
+// Batch-gradient statistics (see grad_stats.h).
+#include "grad_stats.h"
+
+#include <cmath>
+
+namespace jetpinn {
+
+void GradStatsConfig::validate() const {
+  JETPINN_CHECK(per_sample || batches >= 2, "gradient statistics need at least 2 batches, got " << batches);
+}
+
+template <class T>
+void GradStats<T>::begin(const ParamStore<T>& params, const GradStatsConfig& config) {
+  config.validate();
+  m_c = config;
+  m_active = true;
+  m_points = -1;
+  const auto n = static_cast<std::size_t>(params.size());
+  m_s1.assign(m_c.per_sample ? 0 : n, 0.0);
+  m_s2.assign(m_c.per_sample ? 0 : n, 0.0);
+  m_r.assign(n, 0.0);
+  m_sq.assign(static_cast<std::size_t>(params.count()), 0.0);
+  m_seen.assign(static_cast<std::size_t>(params.count()), 0);
+  m_offset.clear();
+  for (const ParamInfo& p : params.infos()) m_offset.push_back(p.offset);
+}
+
+template <class T>
+void GradStats<T>::accumulate(Index offset, const T* g, Index n, double c) {
+  double* r = m_r.data() + offset;
+  if (m_c.per_sample) {
+    for (Index e = 0; e < n; ++e) r[e] += static_cast<double>(g[e]);
+    return;
+  }
+  double *s1 = m_s1.data() + offset, *s2 = m_s2.data() + offset;
+  for (Index e = 0; e < n; ++e) {
+    const double v = static_cast<double>(g[e]), cv = c * v;
+    r[e] += v;
+    s1[e] += cv;
+    s2[e] += cv * cv;
+  }
+}
+
+template <class T>
+void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy, ConstMatView<T> a, MatView<T> gW,
+                          T* gb) {
+  JETPINN_CHECK(m_points < 0 || m_points == P, "gradient statistics: batched layers see " << m_points << " and " << P
+                                                                                         << " points; only one collocation term can be batched");
+  m_points = P;
+  const Index out = dy.cols(), in = a.cols();
+  m_seen[static_cast<std::size_t>(w)] = 1;
+  if (bias >= 0) m_seen[static_cast<std::size_t>(bias)] = 1;
+  m_gb.resize(out, in);
+  m_gbias.assign(static_cast<std::size_t>(out), T(0));
+  Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> gbias(m_gbias.data(), out);
+  if (m_c.per_sample) {
+    // The plain product, then per-point inner products of the stream rows.
+    m_gb.noalias() = dy.transpose() * a;
+    gW += m_gb;
+    accumulate(m_offset[static_cast<std::size_t>(w)], m_gb.data(), out * in, 1.0);
+    double sq = 0;
+    for (Index s = 0; s < S; ++s)
+      for (Index t = s; t < S; ++t) {
+        const auto ds = dy.middleRows(s * P, P).array(), dt = dy.middleRows(t * P, P).array();
+        const auto as = a.middleRows(s * P, P).array(), at = a.middleRows(t * P, P).array();
+        const Eigen::Matrix<T, Eigen::Dynamic, 1> dd = (ds * dt).rowwise().sum(), aa = (as * at).rowwise().sum();
+        sq += (s == t ? 1.0 : 2.0) * (dd.template cast<double>().array() * aa.template cast<double>().array()).sum();
+      }
+    m_sq[static_cast<std::size_t>(w)] += sq;
+    if (bias >= 0) {
+      gbias = dy.topRows(P).colwise().sum();
+      for (Index j = 0; j < out; ++j) gb[j] += m_gbias[static_cast<std::size_t>(j)];
+      accumulate(m_offset[static_cast<std::size_t>(bias)], m_gbias.data(), out, 1.0);
+      m_sq[static_cast<std::size_t>(bias)] += dy.topRows(P).template cast<double>().squaredNorm();
+    }
+    return;
+  }
+  const Index B = m_c.batches;
+  JETPINN_CHECK(B <= P, "gradient statistics: " << B << " batches but only " << P << " collocation points");
+  for (Index b = 0; b < B; ++b) {
+    const Index b0 = b * P / B, b1 = (b + 1) * P / B, nb = b1 - b0;
+    const double c = static_cast<double>(P) / static_cast<double>(nb);
+    for (Index s = 0; s < S; ++s) {
+      const auto dys = dy.middleRows(s * P + b0, nb);
+      const auto as = a.middleRows(s * P + b0, nb);
+      if (s == 0) m_gb.noalias() = dys.transpose() * as;
+      else m_gb.noalias() += dys.transpose() * as;
+    }
+    gW += m_gb;
+    accumulate(m_offset[static_cast<std::size_t>(w)], m_gb.data(), out * in, c);
+    if (bias >= 0) {
+      gbias = dy.middleRows(b0, nb).colwise().sum();
+      for (Index j = 0; j < out; ++j) gb[j] += m_gbias[static_cast<std::size_t>(j)];
+      accumulate(m_offset[static_cast<std::size_t>(bias)], m_gbias.data(), out, c);
+    }
+  }
+}
+
+template <class T>
+GradSnr GradStats<T>::finish(const ParamStore<T>& params) {
+  JETPINN_CHECK(m_active, "gradient statistics: finish() without begin()");
+  m_active = false;
+  GradSnr out;
+  JETPINN_CHECK(m_points > 0, "gradient statistics: no batched layer was seen in the sweep");
+  const double N = static_cast<double>(m_points);
+  const double B = m_c.per_sample ? N : static_cast<double>(m_c.batches);
+  out.batches = static_cast<int>(B);
+  double mu2 = 0, var2 = 0;
+  for (int p = 0; p < params.count(); ++p) {
+    const ParamInfo& info = params.info(p);
+    if (!m_seen[static_cast<std::size_t>(p)] || (info.is_bias && !m_c.include_biases)) continue;
+    const T* g = params.grads() + info.offset;
+    double m2 = 0, v2 = 0;
+    if (m_c.per_sample) {
+      double r2 = 0;
+      for (Index e = 0; e < info.size(); ++e) {
+        const double gv = static_cast<double>(g[e]), r = m_r[static_cast<std::size_t>(info.offset + e)];
+        m2 += gv * gv;
+        r2 += r * r;
+      }
+      v2 = std::max(0.0, N * m_sq[static_cast<std::size_t>(p)] - r2);
+    } else {
+      for (Index e = 0; e < info.size(); ++e) {
+        const auto k = static_cast<std::size_t>(info.offset + e);
+        const double mean_res = m_s1[k] / B;
+        const double mu = mean_res + (static_cast<double>(g[e]) - m_r[k]);  // + the shared boundary part
+        m2 += mu * mu;
+        v2 += std::max(0.0, m_s2[k] / B - mean_res * mean_res);
+      }
+    }
+    out.layers.push_back(info.name);
+    out.layer_snr.push_back(v2 > 0 ? std::sqrt(m2 / v2) : INFINITY);
+    mu2 += m2;
+    var2 += v2;
+  }
+  JETPINN_CHECK(!out.layers.empty(), "gradient statistics: no parameter entry to count");
+  out.mean_norm = std::sqrt(mu2);
+  out.std_norm = std::sqrt(var2);
+  out.snr = var2 > 0 ? std::sqrt(mu2 / var2) : INFINITY;
+  out.phi = mu2 + var2 > 0 ? std::sqrt(mu2 / (mu2 + var2)) : 0.0;
+  return out;
+}
+
+template class GradStats<float>;
+template class GradStats<double>;
+
+}  // namespace jetpinn
