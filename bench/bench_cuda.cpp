@@ -1,0 +1,125 @@
+// bench_cuda: the device jet MLP of the Allen-Cahn paper preset (6 x 128 tanh, 2 inputs, streams u, u_t, u_x,
+// u_xx, 25,600 points): forward jets and forward + backward (parameter gradients) through the fused kernels and
+// through the cuBLAS reference path, float32 (pedantic FP32, no TF32) and float64, beside the plain cuBLAS GEMM of
+// one hidden layer (102,400 x 128 x 128) as the ceiling. FLOP counts are GEMM FLOPs only (2 m n k per GEMM:
+// forward 2 R sum_l in_l out_l = 16.9 GFLOP, backward twice that); the jet rules are not counted.
+// Timing: each iteration launches, then waits for the stream (manual time, wall clock); the first iteration
+// is a warm-up. Built with the CUDA backend; with no device it prints why and exits 0. NOT yet run on a device.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+
+#include "affine.h"
+#include "cuda_device.h"
+#include "device_mlp.h"
+
+using namespace jetpinn;
+using namespace jetpinn::cuda;
+
+namespace {
+
+constexpr Index POINTS = 25600;
+constexpr int DEPTH = 6, WIDTH = 128;
+
+Context& context() {
+  static Context c(0);
+  return c;
+}
+
+template <class T>
+struct Setup {
+  StreamSetPtr streams = StreamSet::make({"t", "x"}, {"t", "xx"});
+  Mlp<T> mlp{MlpConfig{2, 1, DEPTH, WIDTH, Activation::Tanh, false, {}}, 7};
+  DeviceMlp<T> dm{context(), mlp, streams};
+  DeviceTensor<T> x{context()}, dy{context()};
+  double forward_flop = 0;
+  Setup() {
+    std::mt19937_64 rng(1);
+    std::uniform_real_distribution<double> u(-1, 1);
+    RowMat<T> pts(POINTS, 2);
+    for (Index i = 0; i < pts.size(); ++i) pts.data()[i] = static_cast<T>(u(rng));
+    x.upload(DeviceMlp<T>::input_jet(ConstMatView<T>(pts.data(), pts.rows(), pts.cols()), *streams));
+    RowMat<T> g(streams->size() * POINTS, 1);
+    for (Index i = 0; i < g.size(); ++i) g.data()[i] = static_cast<T>(u(rng));
+    dy.upload(g);
+    const double R = static_cast<double>(streams->size() * POINTS);
+    forward_flop = 2 * R * (2.0 * WIDTH + (DEPTH - 1.0) * WIDTH * WIDTH + WIDTH * 1.0);
+  }
+};
+
+template <class T>
+Setup<T>& setup() {
+  static Setup<T> s;
+  return s;
+}
+
+template <class F>
+void timed(benchmark::State& state, F&& f) {
+  f();
+  context().synchronize();  // warm-up: buffers sized, kernels loaded
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    context().synchronize();
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+}
+
+template <class T, MlpPath PATH>
+void BM_mlp_forward(benchmark::State& state) {
+  Setup<T>& s = setup<T>();
+  timed(state, [&] { s.dm.forward(s.x, PATH); });
+  state.counters["FLOP/s"] = benchmark::Counter(s.forward_flop, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T, MlpPath PATH>
+void BM_mlp_forward_backward(benchmark::State& state) {
+  Setup<T>& s = setup<T>();
+  timed(state, [&] {
+    s.dm.forward(s.x, PATH);
+    s.dm.zero_grad();
+    s.dm.backward(s.dy, PATH);
+  });
+  state.counters["FLOP/s"] = benchmark::Counter(3 * s.forward_flop, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T>
+void BM_cublas_hidden_gemm(benchmark::State& state) {
+  const Index R = 4 * POINTS;
+  DeviceTensor<T> a(context(), R, WIDTH), W(context(), WIDTH, WIDTH), y(context(), R, WIDTH);
+  a.set_zero();
+  W.set_zero();
+  timed(state, [&] { affine_forward<T>(context(), R, POINTS, WIDTH, WIDTH, a.data(), W.data(), nullptr, y.data()); });
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * R * WIDTH * WIDTH, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_mlp_forward<float, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward<float, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward_backward<float, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward_backward<float, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_cublas_hidden_gemm<float>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward<double, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward<double, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward_backward<double, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_forward_backward<double, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_cublas_hidden_gemm<double>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string why;
+  if (device_count(&why) == 0) {
+    std::printf("bench_cuda: no CUDA device (%s); nothing to time\n", why.c_str());
+    return 0;
+  }
+  std::printf("CUDA device 0: %s\n", device_name(0).c_str());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
