@@ -113,7 +113,7 @@ StepDiagnostics Trainer<T>::measure(const GradSnr& snr) {
     d.phi_rba = homogeneity(pts, m_lambda[t], lo, hi, o.cells);
     d.phi_res = homogeneity(pts, m_residual[t], lo, hi, o.cells);
   }
-  d.transition = m_phases.add(m_step, snr.snr);
+  d.transition = m_phases.add(m_step + 1, snr.snr);  // dated like the metrics line: steps done
   d.phase = m_phases.phase();
   return d;
 }

@@ -27,6 +27,12 @@ Json common_defaults() {
       {"train",
        {{"iters", 1000}, {"seed", 0}, {"log_every", 100}, {"eval_every", 500}, {"checkpoint_every", 1000},
         {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0}}},
+      // Training-dynamics diagnostics (core/train.h): every: 0 is the paper's cadence (10 below step 300, then 100).
+      {"diagnostics",
+       {{"enabled", true}, {"every", 0}, {"snr_batches", 100}, {"per_sample", false}, {"include_biases", false},
+        {"cells", 10}, {"compression_every", 1000}, {"probe_points", 4096}, {"bins", 30},
+        {"snapshots", Json::array({100, 1000, 10000, 100000})},
+        {"phase", {{"window", 5}, {"hold", 3}, {"diffusion_below", 1.0}, {"total_above", 1.0}, {"total_rise", 10.0}}}}},
       // Fault injection for the failure tests: a NaN is written into a parameter before this step.
       {"debug", {{"inject_nan_step", -1}}},
   };
@@ -167,6 +173,21 @@ void validate_config(const Json& cfg) {
   positive_int("optim", "lbfgs_history", 1);
   positive_int("optim", "lbfgs_from", -1);
   positive_int("debug", "inject_nan_step", -1);
+  positive_int("diagnostics", "every", 0);
+  positive_int("diagnostics", "snr_batches", 2);
+  positive_int("diagnostics", "cells", 1);
+  positive_int("diagnostics", "compression_every", 0);
+  positive_int("diagnostics", "probe_points", 1);
+  positive_int("diagnostics", "bins", 1);
+  const Json& ph = cfg.at("diagnostics").at("phase");
+  JETPINN_CHECK(ph.at("window").get<long long>() >= 1 && ph.at("hold").get<long long>() >= 1,
+                "'diagnostics.phase.window' and 'diagnostics.phase.hold' must be >= 1");
+  JETPINN_CHECK(ph.at("diffusion_below").get<double>() > 0 && ph.at("total_above").get<double>() > 0 &&
+                    ph.at("total_rise").get<double>() >= 1,
+                "'diagnostics.phase' thresholds must be > 0 and total_rise >= 1");
+  for (const Json& s : cfg.at("diagnostics").at("snapshots"))
+    JETPINN_CHECK(s.is_number_integer() && s.get<long long>() >= 0,
+                  "'diagnostics.snapshots' must list steps (integers >= 0), got " << s.dump());
   JETPINN_CHECK(num("optim", "lr") > 0, "'optim.lr' must be > 0, got " << num("optim", "lr"));
   for (const char* b : {"beta1", "beta2"})
     JETPINN_CHECK(num("optim", b) >= 0 && num("optim", b) < 1, "'optim." << b << "' must be in [0, 1), got "

@@ -50,6 +50,19 @@ TrainOptions train_options(const Json& cfg) {
   o.rba.minmax = r.at("variant") == "minmax";
   o.rba.init_from_residual = r.at("init") == "residual";
   o.resample_every = cfg.at("points").at("resample_every");
+  const Json& d = cfg.at("diagnostics");
+  o.diagnostics.enabled = d.at("enabled");
+  o.diagnostics.every = d.at("every");
+  o.diagnostics.snr.batches = d.at("snr_batches");
+  o.diagnostics.snr.per_sample = d.at("per_sample");
+  o.diagnostics.snr.include_biases = d.at("include_biases");
+  o.diagnostics.cells = d.at("cells");
+  const Json& ph = d.at("phase");
+  o.diagnostics.phases.window = ph.at("window");
+  o.diagnostics.phases.hold = ph.at("hold");
+  o.diagnostics.phases.diffusion_below = ph.at("diffusion_below");
+  o.diagnostics.phases.total_above = ph.at("total_above");
+  o.diagnostics.phases.total_rise = ph.at("total_rise");
   return o;
 }
 

@@ -17,6 +17,7 @@
 
 #include "atomic_file.h"
 #include "npy.h"
+#include "run_diagnostics.h"
 #include "run_setup.h"
 
 namespace jetpinn {
@@ -62,9 +63,13 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   std::vector<Term<T>> terms = problem->terms(cfg);
   for (auto& t : terms)
     if (cfg.at("loss").at("weights").contains(t.name)) t.weight = cfg.at("loss").at("weights").at(t.name);
-  Trainer<T> trainer(net, std::move(terms), train_options(cfg),
+  TrainOptions options = train_options(cfg);
+  options.diagnostics.domain_lo = info.domain.lo;  // homogeneity cells tile the problem's domain
+  options.diagnostics.domain_hi = info.domain.hi;
+  Trainer<T> trainer(net, std::move(terms), options,
                      static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>()) + 1);
   if (resume) trainer.load(*resume);
+  RunDiagnostics<T> diag(cfg, dir, trainer, net);
   const Reference ref = info.reference(cfg);
 
   const Json& tr = cfg.at("train");
@@ -114,18 +119,21 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
     if (out_of_time) last = done;
     const bool log = done % log_every == 0 || done == last;
     const bool eval = eval_every > 0 && (done % eval_every == 0 || done == last);
-    if (log || eval) {
-      Json line{{"step", done}, {"loss", s.loss}, {"lr", s.lr}, {"elapsed", elapsed()}};
+    Json line{{"step", done}, {"loss", s.loss}, {"lr", s.lr}, {"elapsed", elapsed()}};
+    const bool measured = diag.record(done, s, line);
+    diag.snapshot(done, done == last);
+    if (log || eval || measured) {
       for (std::size_t t = 0; t < s.term_mse.size(); ++t) line["loss_" + trainer.terms()[t].name] = s.term_mse[t];
       if (s.lbfgs) line["lbfgs_evals"] = s.evals;
       if (eval) evaluate(line);
       metrics << line.dump() << "\n";
       metrics.flush();
-      if (!quiet) {
+      if (!quiet && (log || eval)) {
         const double rate = static_cast<double>(done - start) / std::max(elapsed(), 1e-9);
         char buf[256];
-        std::snprintf(buf, sizeof buf, "step %ld/%ld  %.1f steps/s  loss %.3e  rel_l2 %.3e  lr %.2e  ETA %s", done, iters,
-                      rate, s.loss, last_l2, s.lr, format_seconds(static_cast<double>(iters - done) / rate).c_str());
+        std::snprintf(buf, sizeof buf, "step %ld/%ld  %.1f steps/s  loss %.3e  rel_l2 %.3e  lr %.2e%s  ETA %s", done,
+                      iters, rate, s.loss, last_l2, s.lr, diag.progress().c_str(),
+                      format_seconds(static_cast<double>(iters - done) / rate).c_str());
         std::cerr << (tty ? "\r" : "") << buf << (tty ? "   " : "\n") << std::flush;
       }
     }
@@ -156,6 +164,8 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
                {"threads", omp_get_max_threads()},
                {"machine", machine_description()},
                {"parameters", net.params().size()}};
+  diag.summarize(summary);
+  diag.write_fields(ref, pred);
   write_text_atomic(dir + "/summary.json", summary.dump(2) + "\n");
   if (!quiet)
     std::cout << info.name << (cfg.at("preset") == "" ? "" : " (" + cfg.at("preset").get<std::string>() + ")") << ": "
