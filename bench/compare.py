@@ -7,7 +7,7 @@ Per case (problem, precision, N):
     (linked BLAS and Eigen's own); the torch peer times its matmul on the same shapes. The best of these is the
     machine's GEMM peak for the case.
  2. Every peer process loads the export and checks its loss at those weights against jetpinn's before timing.
- 3. Thread settings: torch with intra-op threads (torch.set_num_threads) 1 or 2 and BLAS/OpenMP threads
+ 3. Thread settings: jetpinn with 2 or 1 OpenMP threads; torch with intra-op threads (torch.set_num_threads) 1 or 2 and BLAS/OpenMP threads
     (OMP_NUM_THREADS = MKL_NUM_THREADS) 1 or 2; JAX with XLA's default (every core) or one thread. Each setting
     runs a few steps; the fastest is kept (its process stays up) and the others are stopped.
  4. Rounds: jetpinn, torch, jax, each running K steps in turn (the order rotates every round), so machine drift
@@ -91,10 +91,19 @@ def run_case(args, problem, precision, n, work):
     export = os.path.join(work, f"{problem}-{precision}-{n}")
     common = [problem, "--precision", precision, "--points", str(n), "--serve"]
     print(f"== {problem} {precision} N={n}", file=sys.stderr, flush=True)
-    jp = Server("jetpinn", [exe, *common, "--preset", "paper", "--export", export, "--gemm"])
+    first_info = {}
+
+    def start_jetpinn(c):
+        s = Server("jetpinn", [exe, *common, "--preset", "paper", "--threads", str(c["threads"]), "--export", export]
+                   + (["--gemm"] if not first_info else []))
+        first_info.setdefault("info", s.info)
+        return s
+    jp_cfgs = [{"name": f"OpenMP threads {t}", "threads": t} for t in (2, 1)]
+    jp, c, tried = tune("jetpinn", jp_cfgs, start_jetpinn, args.tune_seconds)
+    tuned = {"jetpinn": (c, tried)}
     flops = jp.info["gemm_flops"]
+    gemm = first_info["info"]["gemm"]  # measured with both threads
     peers = [jp]
-    tuned = {}
     if not args.no_torch:
         torch_cfgs = [{"name": f"intra-op {i}, BLAS/OMP {b}", "intra": i, "blas": b} for i in (1, 2) for b in (1, 2)]
 
@@ -126,7 +135,6 @@ def run_case(args, problem, precision, n, work):
             p.times += p.run(ks[p.label])
         print(f"    round {r + 1}/{args.rounds}: " + ", ".join(f"{p.label} {statistics.median(p.times) * 1e3:.1f} ms"
                                                           for p in peers), file=sys.stderr, flush=True)
-    gemm = jp.info["gemm"]
     peaks = {f"{gemm['blas']} (jetpinn's BLAS)": gemm["blas_gflops"], "Eigen 3.4 own GEMM (fwd shape)": gemm["eigen_fwd_gflops"]}
     for p in peers:
         if p.label == "torch" and "gemm" in p.info:
@@ -136,7 +144,7 @@ def run_case(args, problem, precision, n, work):
     jmed = statistics.median(jp.times)
     for p in peers:
         med = statistics.median(p.times)
-        cfg = "OpenMP threads %d" % p.info["threads"] if p.label == "jetpinn" else tuned[p.label][0]["name"]
+        cfg = tuned[p.label][0]["name"]
         rows.append({"peer": p.label, "version": p.info.get("version", ""), "config": cfg, "median_s": med,
                      "steps_per_s": 1 / med, "speedup_of_jetpinn": med / jmed, "gflops": flops / med * 1e-9,
                      "pct_peak": 100 * flops / med * 1e-9 / peaks[peak_name], "steps_timed": len(p.times),
