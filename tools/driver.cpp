@@ -1,4 +1,4 @@
-// The jetpinn driver: list, train, eval, reference, demo. driver_main() is the whole command line, so a program
+// The jetpinn driver: list, train, eval, reference, report, demo. driver_main() is the whole command line, so a program
 // that registers its own problems (see tests/examples/poisson.cpp) gets the same driver in one line.
 // Errors: one line on stderr naming the problem, exit status 1; bad command-line usage exits 2 (CLI11).
 #include <CLI/CLI.hpp>
@@ -8,6 +8,7 @@
 #include "derivative_demo.h"
 #include "driver.h"
 #include "eval_command.h"
+#include "report_command.h"
 #include "train_command.h"
 
 namespace {
@@ -76,6 +77,13 @@ int jetpinn::driver_main(int argc, char** argv) {
   ref_cmd->add_option("--set", rf.sets, "key=value (repeatable)");
   ref_cmd->add_option("--out", rf.out, "output .npy or .npz")->required();
 
+  jetpinn::ReportArgs rp;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "paper-style figures (PNG) and index.html of run folders; several runs overlay");
+  report_cmd->add_option("runs", rp.runs, "run folders")->required();
+  report_cmd->add_option("--out", rp.out, "output folder (default: FIRST_RUN/report)");
+  report_cmd->add_option("--labels", rp.labels, "comma-separated legend names, one per run");
+
   jetpinn::DemoOptions demo;
   CLI::App* demo_cmd = app.add_subcommand("demo", "print u and its input derivatives beside finite differences");
   demo_cmd->add_option("--depth", demo.depth, "hidden layers")->check(CLI::Range(1, 64))->capture_default_str();
@@ -98,6 +106,7 @@ int jetpinn::driver_main(int argc, char** argv) {
     }
     if (*eval_cmd) return jetpinn::run_eval(ev);
     if (*ref_cmd) return jetpinn::run_reference(rf);
+    if (*report_cmd) return jetpinn::run_report(rp);
     if (*demo_cmd) {
       const double worst = jetpinn::run_derivative_demo(demo, std::cout);
       if (!(worst < 1e-5)) {
