@@ -22,9 +22,10 @@ struct PresetStep {
   std::unique_ptr<Mlp<T>> net;
   std::unique_ptr<Trainer<T>> trainer;
 
-  // sets: extra "key=value" overrides (e.g. "points.collocation=4096").
+  // sets: extra "key=value" overrides (e.g. "points.collocation=4096"). The training-dynamics diagnostics are
+  // off unless a set turns them on: a plain step is what the step benchmarks time (bench_diagnostics times both).
   PresetStep(const std::string& problem_name, const std::string& preset, const std::vector<std::string>& sets = {})
-      : info(find_problem(problem_name)), cfg(resolve_config(info, preset, nullptr, sets)) {
+      : info(find_problem(problem_name)), cfg(resolve_config(info, preset, nullptr, plain(sets))) {
     validate_config(cfg);
     const auto seed = static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>());
     problem = make_problem<T>(info, cfg);
@@ -34,6 +35,11 @@ struct PresetStep {
     for (auto& t : terms)
       if (cfg.at("loss").at("weights").contains(t.name)) t.weight = cfg.at("loss").at("weights").at(t.name);
     trainer = std::make_unique<Trainer<T>>(*net, std::move(terms), train_options(cfg), seed + 1);
+  }
+
+  static std::vector<std::string> plain(std::vector<std::string> sets) {
+    sets.insert(sets.begin(), "diagnostics.enabled=false");
+    return sets;
   }
 
   double gemm_flops() const {
