@@ -27,18 +27,18 @@ void GradStats<T>::begin(const ParamStore<T>& params, const GradStatsConfig& con
 
 template <class T>
 void GradStats<T>::accumulate(Index offset, const T* g, Index n, double c) {
-  double* r = m_r.data() + offset;
-  if (m_c.per_sample) {
-    for (Index e = 0; e < n; ++e) r[e] += static_cast<double>(g[e]);
-    return;
-  }
   double *s1 = m_s1.data() + offset, *s2 = m_s2.data() + offset;
   for (Index e = 0; e < n; ++e) {
-    const double v = static_cast<double>(g[e]), cv = c * v;
-    r[e] += v;
+    const double cv = c * static_cast<double>(g[e]);
     s1[e] += cv;
     s2[e] += cv * cv;
   }
+}
+
+template <class T>
+void GradStats<T>::add_difference(Index offset, const T* after, const T* before, Index n) {
+  double* r = m_r.data() + offset;
+  for (Index e = 0; e < n; ++e) r[e] += static_cast<double>(after[e]) - static_cast<double>(before[e]);
 }
 
 template <class T>
@@ -53,11 +53,15 @@ void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy,
   m_gb.resize(out, in);
   m_gbias.assign(static_cast<std::size_t>(out), T(0));
   Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> gbias(m_gbias.data(), out);
+  // This node's share of the gradient, R = sum_b G_b, is what it adds to gW and gb: kept (in float64) to
+  // separate the shared boundary part from the residual's in finish().
+  m_before = gW;
+  if (bias >= 0) m_before_bias.assign(gb, gb + out);
+  const Index ow = m_offset[static_cast<std::size_t>(w)], ob = bias >= 0 ? m_offset[static_cast<std::size_t>(bias)] : 0;
   if (m_c.per_sample) {
     // The plain product, then per-point inner products of the stream rows.
-    m_gb.noalias() = dy.transpose() * a;
-    gW += m_gb;
-    accumulate(m_offset[static_cast<std::size_t>(w)], m_gb.data(), out * in, 1.0);
+    gW.noalias() += dy.transpose() * a;
+    add_difference(ow, gW.data(), m_before.data(), out * in);
     double sq = 0;
     for (Index s = 0; s < S; ++s)
       for (Index t = s; t < S; ++t) {
@@ -70,7 +74,7 @@ void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy,
     if (bias >= 0) {
       gbias = dy.topRows(P).colwise().sum();
       for (Index j = 0; j < out; ++j) gb[j] += m_gbias[static_cast<std::size_t>(j)];
-      accumulate(m_offset[static_cast<std::size_t>(bias)], m_gbias.data(), out, 1.0);
+      add_difference(ob, gb, m_before_bias.data(), out);
       m_sq[static_cast<std::size_t>(bias)] += dy.topRows(P).template cast<double>().squaredNorm();
     }
     return;
@@ -87,13 +91,15 @@ void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy,
       else m_gb.noalias() += dys.transpose() * as;
     }
     gW += m_gb;
-    accumulate(m_offset[static_cast<std::size_t>(w)], m_gb.data(), out * in, c);
+    accumulate(ow, m_gb.data(), out * in, c);
     if (bias >= 0) {
       gbias = dy.middleRows(b0, nb).colwise().sum();
       for (Index j = 0; j < out; ++j) gb[j] += m_gbias[static_cast<std::size_t>(j)];
-      accumulate(m_offset[static_cast<std::size_t>(bias)], m_gbias.data(), out, c);
+      accumulate(ob, m_gbias.data(), out, c);
     }
   }
+  add_difference(ow, gW.data(), m_before.data(), out * in);
+  if (bias >= 0) add_difference(ob, gb, m_before_bias.data(), out);
 }
 
 template <class T>

@@ -54,9 +54,10 @@ class GradStats {
   std::vector<double> m_sq;             // per parameter: sum_i |G_i|^2 (per-sample variant)
   std::vector<char> m_seen;             // per parameter: touched by a batched node this sweep
   std::vector<Index> m_offset;          // per parameter: its flat offset
-  RowMat<T> m_gb;                       // one batch's weight gradient
-  std::vector<T> m_gbias;
+  RowMat<T> m_gb, m_before;              // one batch's weight gradient; gW before this node added to it
+  std::vector<T> m_gbias, m_before_bias;
   void accumulate(Index offset, const T* g, Index n, double c);
+  void add_difference(Index offset, const T* after, const T* before, Index n);
 };
 
 // Paper cadence: every 10 steps below step 300, then every 100; or every `every` steps when every > 0.
