@@ -19,7 +19,7 @@ struct PhaseRule {
   int window = 5;
   int hold = 3;
   double diffusion_below = 1.0;
-  double total_above = 1.0;
+  double total_above = 0.5;
   double total_rise = 10.0;
   void validate() const;
 };

@@ -32,7 +32,7 @@ Json common_defaults() {
        {{"enabled", true}, {"every", 0}, {"snr_batches", 100}, {"per_sample", false}, {"include_biases", false},
         {"cells", 10}, {"compression_every", 1000}, {"probe_points", 4096}, {"bins", 30},
         {"snapshots", Json::array({100, 1000, 10000, 100000})},
-        {"phase", {{"window", 5}, {"hold", 3}, {"diffusion_below", 1.0}, {"total_above", 1.0}, {"total_rise", 10.0}}}}},
+        {"phase", {{"window", 5}, {"hold", 3}, {"diffusion_below", 1.0}, {"total_above", 0.5}, {"total_rise", 10.0}}}}},
       // Fault injection for the failure tests: a NaN is written into a parameter before this step.
       {"debug", {{"inject_nan_step", -1}}},
   };

@@ -109,6 +109,14 @@ ProblemInfo make_helmholtz_info() {
                          {"points", {{"collocation", 25600}, {"boundary", 400}}},
                          {"loss", {{"rba", {{"enabled", true}}}}},
                          {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  // The training-dynamics run of the README (fitting, diffusion, total diffusion within 15 minutes on 2 cores):
+  // soft boundary, 4 x 64, 8,192 points, RBA (vanilla: --set loss.rba.enabled=false).
+  info.presets["dynamics"] = {{"pde", {{"a1", 1.0}, {"a2", 4.0}, {"k", 1.0}}},
+                              {"net", {{"depth", 4}, {"width", 64}}},
+                              {"points", {{"collocation", 8192}, {"boundary", 400}}},
+                              {"loss", {{"rba", {{"enabled", true}}}}},
+                              {"diagnostics", {{"compression_every", 500}, {"snapshots", Json::array({100, 1000, 3000})}}},
+                              {"train", {{"iters", 100000}, {"max_seconds", 900.0}, {"eval_every", 200}, {"log_every", 100}}}};
   info.presets["quick"] = {{"pde", {{"a1", 1.0}, {"a2", 4.0}, {"k", 1.0}}},
                            {"net", {{"depth", 4}, {"width", 32}, {"hard_bc", true}}},
                            {"points", {{"collocation", 2048}, {"boundary", 256}}},
