@@ -1,5 +1,5 @@
-// eval and reference commands (see eval_command.h). The points CSV has a header naming the problem's inputs
-// (any order, extra columns ignored); the output CSV repeats the input columns, then one column per quantity.
+// eval and reference commands (see eval_command.h). The points CSV is read by points_csv.h; the output CSV
+// repeats the input columns, then one column per quantity.
 #include "eval_command.h"
 
 #include <cmath>
@@ -10,62 +10,12 @@
 
 #include "checkpoint.h"
 #include "npy.h"
+#include "points_csv.h"
 #include "run_setup.h"
 
 namespace jetpinn {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string part; std::getline(ss, part, sep);) {
-    const auto b = part.find_first_not_of(" \t\r"), e = part.find_last_not_of(" \t\r");
-    out.push_back(b == std::string::npos ? "" : part.substr(b, e - b + 1));
-  }
-  return out;
-}
-
-// Reads the input columns of a points CSV; one error naming the file and line for anything malformed.
-RowMat<double> read_points_csv(const std::string& path, const std::vector<std::string>& inputs) {
-  std::ifstream in(path);
-  JETPINN_CHECK(in.good(), "cannot read points file '" << path << "'");
-  std::string line;
-  JETPINN_CHECK(std::getline(in, line), "points file '" << path << "' is empty; it needs a header naming the inputs");
-  const std::vector<std::string> header = split(line, ',');
-  std::vector<std::size_t> col;
-  for (const auto& name : inputs) {
-    std::size_t c = 0;
-    while (c < header.size() && header[c] != name) ++c;
-    JETPINN_CHECK(c < header.size(), "points file '" << path << "': the header '" << line << "' has no column '" << name
-                                                     << "' (the problem's inputs are needed by name)");
-    col.push_back(c);
-  }
-  std::vector<double> values;
-  long row = 1;
-  while (std::getline(in, line)) {
-    ++row;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::vector<std::string> cells = split(line, ',');
-    JETPINN_CHECK(cells.size() == header.size(), "points file '" << path << "' line " << row << ": " << cells.size()
-                                                                 << " fields, the header has " << header.size());
-    for (std::size_t c : col) {
-      std::size_t used = 0;
-      double v = 0;
-      try {
-        v = std::stod(cells[c], &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      JETPINN_CHECK(used == cells[c].size() && used > 0 && std::isfinite(v),
-                    "points file '" << path << "' line " << row << ": '" << cells[c] << "' is not a finite number");
-      values.push_back(v);
-    }
-  }
-  const Index n = static_cast<Index>(values.size() / inputs.size());
-  JETPINN_CHECK(n > 0, "points file '" << path << "' has no points");
-  return Eigen::Map<RowMat<double>>(values.data(), n, static_cast<Index>(inputs.size()));
-}
 
 template <class T>
 RowMat<double> evaluate_run(const ProblemInfo& info, const Json& cfg, const Checkpoint& ck, const RowMat<double>& pts,
@@ -86,7 +36,7 @@ int run_eval(const EvalArgs& a) {
   const ProblemInfo& info = find_problem(cfg["problem"]);
   const Json checked = resolve_config(info, "", &cfg, {});
   const Checkpoint ck = Checkpoint::read(a.run + "/checkpoint", info.name);
-  std::vector<std::string> names = a.derivs.empty() ? info.outputs : split(a.derivs, ',');
+  std::vector<std::string> names = a.derivs.empty() ? info.outputs : split_fields(a.derivs, ',');
   for (const auto& n : names) parse_quantity(info, n);  // unknown names fail before any work
   const RowMat<double> pts = read_points_csv(a.points, info.inputs);
   const RowMat<double> q = checked.at("train").at("precision") == "f32"
