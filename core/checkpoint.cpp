@@ -128,6 +128,7 @@ Checkpoint Checkpoint::read(const std::string& path, const std::string& expected
   const auto n = r.take<std::uint32_t>("entry count");
   for (std::uint32_t i = 0; i < n; ++i) {
     std::string name = r.take_string("entry name", 1024);
+    JETPINN_CHECK(!c.m_entries.count(name), "checkpoint " << path << ": entry '" << name << "' appears twice");
     const auto type = r.take<std::uint8_t>("entry type");
     JETPINN_CHECK(type >= F32 && type <= BYTES, "checkpoint " << path << ": entry '" << name << "' has unknown type " << int(type));
     const auto count = r.take<std::uint64_t>("entry size");

@@ -3,12 +3,21 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "homogeneity.h"
 
 namespace jetpinn {
 
 namespace {
+// a * b for sizes read from a checkpoint: negative or overflowing products are refused, not wrapped.
+std::size_t checked_product(std::int64_t a, std::int64_t b, const std::string& what) {
+  std::size_t out = 0;
+  JETPINN_CHECK(a >= 0 && b >= 0 && !__builtin_mul_overflow(static_cast<std::size_t>(a), static_cast<std::size_t>(b), &out),
+                "checkpoint " << what << " has an impossible shape " << a << " x " << b);
+  return out;
+}
+
 template <class T>
 bool all_finite(const T* p, Index n) {
   for (Index i = 0; i < n; ++i)
@@ -72,6 +81,9 @@ double Trainer<T>::evaluate(bool update_rba, const GradStatsConfig* stats, GradS
       RowMat<T>& lambda = m_lambda[t];
       const bool first = lambda.size() == 0;
       if (first) lambda = RowMat<T>::Zero(rv.rows(), rv.cols());
+      JETPINN_CHECK(lambda.rows() == rv.rows() && lambda.cols() == rv.cols(),
+                    "term '" << term.name << "': " << lambda.rows() << " x " << lambda.cols()
+                             << " RBA multipliers (from the checkpoint?) for a " << rv.rows() << " x " << rv.cols() << " residual");
       if (update_rba) {
         rba_update(m_opt.rba, rv, lambda, m_rba_updates == 0);
         ++m_rba_updates;
@@ -134,10 +146,20 @@ StepStats Trainer<T>::step() {
       for (std::size_t t = 0; t < m_terms.size(); ++t)
         if (m_terms[t].is_pde) sample(t);
     const bool measure_now = m_opt.diagnostics.enabled && diagnostics_due(m_step, m_opt.diagnostics.every);
+    const NanInjection& inj = m_opt.inject_nan;
+    const bool inject = m_step == inj.step && m_injected < inj.times;
+    m_injected += inject ? 1 : 0;
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    if (inject && inj.what == "param") params.values()[0] = nan;
     GradSnr snr;
     s.loss = evaluate(true, measure_now ? &m_opt.diagnostics.snr : nullptr, &snr);
     s.term_mse = m_term_mse;
     s.lr = m_opt.schedule.lr(m_step);
+    if (inject && inj.what == "loss") s.loss = static_cast<double>(nan);
+    if (inject && inj.what == "grad") params.grads()[params.size() - 1] = nan;
+    if (inject && inj.what == "rba")
+      for (auto& l : m_lambda)
+        if (l.size() > 0) l(0, 0) = nan;
     if (!std::isfinite(s.loss)) {
       s.bad = "the loss is " + std::to_string(s.loss);
       return s;
@@ -222,6 +244,8 @@ void Trainer<T>::load(const Checkpoint& c) {
   std::vector<T> params = c.get_sized<T>("params", n);
   std::copy(params.begin(), params.end(), p.values());
   const auto steps = c.get_sized<std::int64_t>("step", 3);
+  JETPINN_CHECK(steps[0] >= 0 && steps[1] >= 0 && steps[2] >= 0,
+                "checkpoint step counters must be >= 0, got " << steps[0] << ", " << steps[1] << ", " << steps[2]);
   m_step = steps[0];
   m_rba_updates = steps[2];
   m_adam.set_state(steps[1], c.get_sized<T>("adam.m", n), c.get_sized<T>("adam.v", n));
@@ -233,11 +257,16 @@ void Trainer<T>::load(const Checkpoint& c) {
     const std::string k = "term." + m_terms[t].name + ".";
     Term<T>& term = m_terms[t];
     const auto sh = c.get_sized<std::int64_t>(k + "shape", 6);
-    JETPINN_CHECK(sh[0] >= 0 && sh[1] == term.points.cols() && sh[2] >= 0 && sh[3] >= 0 && sh[4] >= 0 && sh[5] >= 0,
-                  "checkpoint term '" << term.name << "' does not match this problem's inputs");
-    auto pts = c.get_sized<T>(k + "points", static_cast<std::size_t>(sh[0] * sh[1]));
-    auto dat = c.get_sized<T>(k + "data", static_cast<std::size_t>(sh[2] * sh[3]));
-    auto lam = c.get_sized<T>(k + "lambda", static_cast<std::size_t>(sh[4] * sh[5]));
+    // The points are the configured count (config.json is what a resume runs with); data and multipliers
+    // have one row per point or none.
+    JETPINN_CHECK(sh[0] == term.count && sh[1] == term.points.cols() && (sh[2] == 0 || sh[2] == sh[0]) &&
+                      (sh[4] == 0 || sh[4] == sh[0]),
+                  "checkpoint term '" << term.name << "' holds " << sh[0] << " x " << sh[1] << " points (data rows "
+                                      << sh[2] << ", multiplier rows " << sh[4] << "), but this run has " << term.count
+                                      << " x " << term.points.cols());
+    auto pts = c.get_sized<T>(k + "points", checked_product(sh[0], sh[1], k + "points"));
+    auto dat = c.get_sized<T>(k + "data", checked_product(sh[2], sh[3], k + "data"));
+    auto lam = c.get_sized<T>(k + "lambda", checked_product(sh[4], sh[5], k + "lambda"));
     term.count = sh[0];
     term.points = Eigen::Map<RowMat<T>>(pts.data(), sh[0], sh[1]);
     term.data = Eigen::Map<RowMat<T>>(dat.data(), sh[2], sh[3]);
@@ -254,7 +283,8 @@ void Trainer<T>::load(const Checkpoint& c) {
     JETPINN_CHECK(counts[0] >= 0 && pairs <= static_cast<std::size_t>(m_opt.lbfgs.history),
                   "checkpoint holds " << counts[0] << " L-BFGS pairs, more than the history of " << m_opt.lbfgs.history);
     LbfgsState<T> st;
-    const auto s = c.get_sized<T>("lbfgs.s", pairs * n), y = c.get_sized<T>("lbfgs.y", pairs * n);
+    const std::size_t sn = checked_product(counts[0], static_cast<std::int64_t>(n), "lbfgs.s");
+    const auto s = c.get_sized<T>("lbfgs.s", sn), y = c.get_sized<T>("lbfgs.y", sn);
     for (std::size_t i = 0; i < pairs; ++i) {
       st.s.emplace_back(s.begin() + static_cast<std::ptrdiff_t>(i * n), s.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));
       st.y.emplace_back(y.begin() + static_cast<std::ptrdiff_t>(i * n), y.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));

@@ -44,6 +44,15 @@ struct StepDiagnostics {
   bool transition = false;  // this measurement confirmed a phase change
 };
 
+// Fault injection for the failure tests (config debug.*): at step `step`, a NaN goes into a parameter before
+// the step ("param"), or into the loss, a gradient or an RBA multiplier after the evaluation; `times` caps how
+// often (a rollback replays the step).
+struct NanInjection {
+  std::string what = "param";
+  long step = -1;  // -1: never
+  long times = 1;
+};
+
 struct TrainOptions {
   AdamConfig adam;
   LrSchedule schedule;
@@ -52,6 +61,7 @@ struct TrainOptions {
   LbfgsConfig lbfgs;
   long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
   DiagnosticsOptions diagnostics;
+  NanInjection inject_nan;
 };
 
 struct StepStats {
@@ -80,6 +90,8 @@ class Trainer {
   // Gradient statistics at the current parameters (nothing updated; the gradient is left in the store).
   GradSnr gradient_stats(const GradStatsConfig& config);
   const TrainOptions& options() const { return m_opt; }
+  // A new base learning rate for the schedule (a rollback after a NaN halves it).
+  void set_lr(double lr) { m_opt.schedule.lr0 = m_opt.adam.lr = lr; }
   // Loss and parameter gradients at the current parameters (multipliers not updated).
   double loss_and_gradient();
 
@@ -98,7 +110,7 @@ class Trainer {
   std::vector<RowMat<T>> m_residual;
   GradStats<T> m_grad_stats;
   PhaseDetector m_phases;
-  long m_step = 0, m_rba_updates = 0;
+  long m_step = 0, m_rba_updates = 0, m_injected = 0;
   std::vector<double> m_term_mse;
   double evaluate(bool update_rba, const GradStatsConfig* stats = nullptr, GradSnr* snr = nullptr);
   StepDiagnostics measure(const GradSnr& snr);

@@ -26,15 +26,18 @@ Json common_defaults() {
         {"lbfgs_from", -1}, {"lbfgs_history", 50}}},
       {"train",
        {{"iters", 1000}, {"seed", 0}, {"log_every", 100}, {"eval_every", 500}, {"checkpoint_every", 1000},
-        {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0}}},
+        {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0},
+        // A NaN/Inf step: "stop" (keep the last checkpoint, exit 1) or "rollback" (reload it, halve optim.lr).
+        {"on_nan", "stop"}, {"max_rollbacks", 3}}},
       // Training-dynamics diagnostics (core/train.h): every: 0 is the paper's cadence (10 below step 300, then 100).
       {"diagnostics",
        {{"enabled", true}, {"every", 0}, {"snr_batches", 100}, {"per_sample", false}, {"include_biases", false},
         {"cells", 10}, {"compression_every", 1000}, {"probe_points", 4096}, {"bins", 30},
         {"snapshots", Json::array({100, 1000, 10000, 100000})},
         {"phase", {{"window", 5}, {"hold", 3}, {"diffusion_below", 1.0}, {"total_above", 0.5}, {"total_rise", 10.0}}}}},
-      // Fault injection for the failure tests: a NaN is written into a parameter before this step.
-      {"debug", {{"inject_nan_step", -1}}},
+      // Fault injection for the failure tests: at step inject_nan_step, a NaN goes into a parameter (before the
+      // step), the loss, a gradient or an RBA multiplier; at most inject_nan_times times (rollbacks replay it).
+      {"debug", {{"inject_nan_step", -1}, {"inject_nan", "param"}, {"inject_nan_times", 1}}},
   };
 }
 
@@ -188,6 +191,12 @@ void validate_config(const Json& cfg) {
   for (const Json& s : cfg.at("diagnostics").at("snapshots"))
     JETPINN_CHECK(s.is_number_integer() && s.get<long long>() >= 0,
                   "'diagnostics.snapshots' must list steps (integers >= 0), got " << s.dump());
+  positive_int("debug", "inject_nan_times", 0);
+  positive_int("train", "max_rollbacks", 0);
+  const std::string on_nan = cfg.at("train").at("on_nan"), inject = cfg.at("debug").at("inject_nan");
+  JETPINN_CHECK(on_nan == "stop" || on_nan == "rollback", "'train.on_nan' must be stop or rollback, got '" << on_nan << "'");
+  JETPINN_CHECK(inject == "param" || inject == "loss" || inject == "grad" || inject == "rba",
+                "'debug.inject_nan' must be param, loss, grad or rba, got '" << inject << "'");
   JETPINN_CHECK(num("optim", "lr") > 0, "'optim.lr' must be > 0, got " << num("optim", "lr"));
   for (const char* b : {"beta1", "beta2"})
     JETPINN_CHECK(num("optim", b) >= 0 && num("optim", b) < 1, "'optim." << b << "' must be in [0, 1), got "

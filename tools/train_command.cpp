@@ -1,7 +1,9 @@
 // `jetpinn train` (see train_command.h). The loop: step, log every train.log_every steps (metrics.jsonl and
 // the progress line), evaluate the relative L2 error every train.eval_every steps, checkpoint every
 // train.checkpoint_every steps and at the end. A NaN/Inf stops the run before it updates anything; the last
-// checkpoint on disk is the last good state.
+// checkpoint on disk is the last good state (train.on_nan=rollback reloads it and halves optim.lr instead).
+// SIGINT/SIGTERM stop after the current step with a checkpoint (exit 128 + signal); a resume first drops what a
+// crash left behind (temporary files, metrics lines past the checkpoint).
 #include "train_command.h"
 
 #include <omp.h>
@@ -17,8 +19,11 @@
 
 #include "atomic_file.h"
 #include "npy.h"
+#include "resource_check.h"
 #include "run_diagnostics.h"
+#include "run_files.h"
 #include "run_setup.h"
+#include "stop_signal.h"
 
 namespace jetpinn {
 
@@ -68,7 +73,12 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   options.diagnostics.domain_hi = info.domain.hi;
   Trainer<T> trainer(net, std::move(terms), options,
                      static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>()) + 1);
-  if (resume) trainer.load(*resume);
+  if (resume) {
+    trainer.load(*resume);
+    remove_stale_temporaries(dir);
+    remove_stale_temporaries(dir + "/snapshots");
+    truncate_metrics(dir + "/metrics.jsonl", trainer.steps_done());
+  }
   RunDiagnostics<T> diag(cfg, dir, trainer, net);
   const Reference ref = info.reference(cfg);
 
@@ -102,17 +112,40 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
     evaluate(line);
     metrics << line.dump() << "\n";
   }
-  const long inject = cfg.at("debug").at("inject_nan_step");
   const double max_seconds = tr.at("max_seconds");  // a wall-time budget: the run ends at the first step past it
+  const bool rollback = tr.at("on_nan") == "rollback";
+  const long max_rollbacks = tr.at("max_rollbacks");
+  long rollbacks = 0;
+  double lr = cfg.at("optim").at("lr");
+  if (rollback && !fs::exists(ckpt_path)) save();  // something to roll back to before the first checkpoint
+  install_stop_handlers();
   long last = iters;
   for (long step = start; step < iters; ++step) {
-    if (step == inject) net.params().values()[0] = std::numeric_limits<T>::quiet_NaN();
     StepStats s = trainer.step();
     if (!s.bad.empty()) {
       if (tty && !quiet) std::cerr << "\n";
-      std::cerr << "jetpinn: training stopped at step " << step << ": " << s.bad << "; the last good checkpoint is "
-                << ckpt_path << " (resume with --resume " << dir << ", perhaps with a lower optim.lr)\n";
-      return 1;
+      if (!rollback || rollbacks >= max_rollbacks) {
+        std::cerr << "jetpinn: training stopped at step " << step << ": " << s.bad;
+        if (rollbacks > 0) std::cerr << "; gave up after " << rollbacks << " rollbacks";
+        std::cerr << "; the last good checkpoint is " << ckpt_path << " (resume with --resume " << dir
+                  << ", perhaps with a lower optim.lr)\n";
+        return 1;
+      }
+      // Back to the last checkpoint at half the rate; config.json records the rate so a resume keeps it.
+      trainer.load(Checkpoint::read(ckpt_path, info.name));
+      lr *= 0.5;
+      trainer.set_lr(lr);
+      Json changed = cfg;
+      changed["optim"]["lr"] = lr;
+      write_text_atomic(dir + "/config.json", changed.dump(2) + "\n");
+      metrics.close();
+      truncate_metrics(dir + "/metrics.jsonl", trainer.steps_done());
+      metrics.open(dir + "/metrics.jsonl", std::ios::app);
+      ++rollbacks;
+      std::cerr << "jetpinn: step " << step << ": " << s.bad << "; rolled back to step " << trainer.steps_done()
+                << " and halved optim.lr to " << lr << " (rollback " << rollbacks << " of " << max_rollbacks << ")\n";
+      step = trainer.steps_done() - 1;
+      continue;
     }
     const long done = step + 1;
     const bool out_of_time = max_seconds > 0 && elapsed() >= max_seconds;
@@ -137,7 +170,15 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
         std::cerr << (tty ? "\r" : "") << buf << (tty ? "   " : "\n") << std::flush;
       }
     }
-    if ((ckpt_every > 0 && done % ckpt_every == 0) || done == last) save();
+    const bool saved = (ckpt_every > 0 && done % ckpt_every == 0) || done == last;
+    if (saved) save();
+    if (const int sig = stop_signal(); sig != 0 && done < last) {
+      if (!saved) save();
+      if (tty && !quiet) std::cerr << "\n";
+      std::cerr << "jetpinn: stopped by " << stop_signal_name(sig) << " after step " << done << "; checkpoint written to "
+                << ckpt_path << "; resume with: jetpinn train --resume " << dir << "\n";
+      return 128 + sig;
+    }
     if (out_of_time) break;
   }
   if (tty && !quiet) std::cerr << "\n";
@@ -214,6 +255,7 @@ int run_train(const TrainArgs& a) {
   validate_config(cfg);
   JETPINN_CHECK(cfg.at("train").at("backend") == "cpu",
                 "--backend cuda: this build has no CUDA training backend yet; use --backend cpu");
+  check_training_memory(find_problem(cfg.at("problem")), cfg);  // refuse before the run folder or any allocation
   const int threads = cfg.at("train").at("threads");
   if (threads > 0) omp_set_num_threads(threads);
 
