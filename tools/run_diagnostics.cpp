@@ -48,7 +48,11 @@ bool RunDiagnostics<T>::record(long done, const StepStats& s, Json& line) {
     line["phi_rba"] = d.phi_rba;
     line["phi_res"] = d.phi_res;
     line["phase"] = phase_name(d.phase);
-    if (d.transition) line["transition"] = phase_name(d.phase);
+    if (d.transition) {  // confirmed now, dated back to where the held run began (core/phases.h)
+      line["transition"] = phase_name(d.phase);
+      const PhaseDetector& p = m_trainer.phases();
+      line["transition_step"] = d.phase == Phase::TotalDiffusion ? p.total_step() : p.diffusion_step();
+    }
     m_last_snr = d.grad.snr;
     added = true;
   }
