@@ -22,6 +22,16 @@ DPI = 80
 PHASE_COLORS = {"fitting": "#fde0c5", "diffusion": "#d6e6f5", "total_diffusion": "#d9f0d3"}
 
 
+def save(fig, out):
+    """PNG with a 256-colour palette: the report stays small enough to commit."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI)
+    plt.close(fig)
+    from PIL import Image
+
+    Image.open(out).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+
+
 def load_run(path):
     metrics = []
     with open(os.path.join(path, "metrics.jsonl")) as f:
@@ -96,9 +106,7 @@ def fig_snr(runs, labels, colors, out):
     axes[2].set_ylabel("relative L2 error")
     axes[2].set_xlabel("step  (dotted: diffusion starts, dashed: total diffusion)")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
+    save(fig, out)
 
 
 def fig_layers(runs, labels, out):
@@ -114,9 +122,7 @@ def fig_layers(runs, labels, out):
         ax.set_title(f"per-layer SNR: {lab}", fontsize=9)
         ax.set_xlabel("step")
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
+    save(fig, out)
 
 
 def fig_pair(runs, labels, colors, keys, ylabels, out, logy=(True, False)):
@@ -130,15 +136,21 @@ def fig_pair(runs, labels, colors, keys, ylabels, out, logy=(True, False)):
         ax.set_ylabel(yl)
         ax.set_xlabel("step")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
+    save(fig, out)
+
+
+def cell_means(x, y, v, cells=40):
+    """Mean of v over a cells x cells grid of (x, y) (rows: x); empty cells are NaN. Small, clear PNGs."""
+    sums, xe, ye = np.histogram2d(x, y, bins=cells, weights=v)
+    counts, _, _ = np.histogram2d(x, y, bins=[xe, ye])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts
 
 
 def fig_maps(runs, labels, out):
     rows = []
     for run, lab in zip(runs, labels):
-        snaps = run["snaps"][-4:]
+        snaps = run["snaps"][-3:]
         if snaps:
             rows.append((run, lab, snaps))
     if not rows:
@@ -154,15 +166,14 @@ def fig_maps(runs, labels, out):
                     continue
                 s = snaps[c]
                 p, v = s["points"], np.abs(s[key]).mean(axis=1)
-                sc = ax.scatter(p[:, 0], p[:, 1] if p.shape[1] > 1 else np.zeros(len(p)), c=v, s=1, cmap="jet",
-                                rasterized=True)
-                fig.colorbar(sc, ax=ax, fraction=0.046)
+                y = p[:, 1] if p.shape[1] > 1 else np.zeros(len(p))
+                im = ax.imshow(cell_means(p[:, 0], y, v), origin="lower", aspect="auto", cmap="jet", interpolation="nearest",
+                               extent=[y.min(), y.max(), p[:, 0].min(), p[:, 0].max()])
+                fig.colorbar(im, ax=ax, fraction=0.046)
                 ax.set_title(f"{lab}: {name}, step {int(s['step'][()] if s['step'].ndim == 0 else s['step'][0])}",
                              fontsize=7)
                 ax.tick_params(labelsize=6)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
+    save(fig, out)
     return True
 
 
@@ -173,17 +184,18 @@ def fig_fields(runs, labels, out):
     fig, axes = plt.subplots(len(rows), 3, figsize=(11, 3.2 * len(rows)), squeeze=False)
     for i, (run, lab) in enumerate(rows):
         f = run["fields"]
+        k0, k1 = max(1, len(f["axis0"]) // 128), max(1, len(f["axis1"]) // 128)  # at most ~128 pixels a side
+        f = {"axis0": f["axis0"][::k0], "axis1": f["axis1"][::k1], "prediction": f["prediction"][::k0, ::k1],
+             "reference": f["reference"][::k0, ::k1]}
         a0, a1 = f["axis0"], f["axis1"]
         ext = [a1[0], a1[-1], a0[0], a0[-1]]
         for j, (arr, name, cmap) in enumerate(((f["prediction"], "prediction", "jet"), (f["reference"], "reference", "jet"),
                                                (np.abs(f["prediction"] - f["reference"]), "|error|", "magma"))):
-            im = axes[i][j].imshow(arr, origin="lower", extent=ext, aspect="auto", cmap=cmap)
+            im = axes[i][j].imshow(arr, origin="lower", extent=ext, aspect="auto", cmap=cmap, interpolation="nearest")
             fig.colorbar(im, ax=axes[i][j], fraction=0.046)
             axes[i][j].set_title(f"{lab}: {name}", fontsize=8)
             axes[i][j].tick_params(labelsize=6)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
+    save(fig, out)
     return True
 
 
@@ -204,9 +216,7 @@ def fig_compression(runs, labels, out):
             axes[i][j].set_title(f"{lab}: {key}" + (" (bits)" if key == "entropy" else ""), fontsize=8)
             axes[i][j].set_xlabel("step")
             axes[i][j].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
+    save(fig, out)
     return True
 
 
