@@ -264,7 +264,7 @@ int StreamSet::find(const std::string& request) const {
 int StreamSet::index(const std::string& request) const {
   int s = find(request);
   JETPINN_CHECK(s >= 0, "derivative '" << request << "' is not among this jet's streams: " << describe()
-                                       << "; declare it in the problem's streams");
+                                       << "; declare it in the term's derivatives (TermSpec::derivatives, or Term::streams)");
   return s;
 }
 

@@ -9,9 +9,10 @@
 #include <sstream>
 
 #include "checkpoint.h"
+#include "config.h"
+#include "model.h"
 #include "npy.h"
 #include "points_csv.h"
-#include "run_setup.h"
 
 namespace jetpinn {
 
@@ -20,12 +21,9 @@ namespace {
 template <class T>
 RowMat<double> evaluate_run(const ProblemInfo& info, const Json& cfg, const Checkpoint& ck, const RowMat<double>& pts,
                             const std::vector<std::string>& names) {
-  auto problem = make_problem<T>(info, cfg);
-  Mlp<T> net(network_config(info, cfg), 0);
-  problem->configure_network(net, cfg);
-  const auto params = ck.get_sized<T>("params", static_cast<std::size_t>(net.params().size()));
-  std::copy(params.begin(), params.end(), net.params().values());
-  return evaluate_quantities(info, *problem, net, pts, names);
+  Model<T> model(info, cfg);
+  model.restore(ck);
+  return model.evaluate(pts, names);
 }
 
 }  // namespace

@@ -18,11 +18,12 @@
 #include <sstream>
 
 #include "atomic_file.h"
+#include "config.h"
+#include "model.h"
 #include "npy.h"
 #include "resource_check.h"
 #include "run_diagnostics.h"
 #include "run_files.h"
-#include "run_setup.h"
 #include "stop_signal.h"
 
 namespace jetpinn {
@@ -62,37 +63,23 @@ std::string format_seconds(double s) {
 
 template <class T>
 int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir, const Checkpoint* resume, bool quiet) {
-  auto problem = make_problem<T>(info, cfg);
-  Mlp<T> net(network_config(info, cfg), static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>()));
-  problem->configure_network(net, cfg);
-  std::vector<Term<T>> terms = problem->terms(cfg);
-  for (auto& t : terms)
-    if (cfg.at("loss").at("weights").contains(t.name)) t.weight = cfg.at("loss").at("weights").at(t.name);
-  TrainOptions options = train_options(cfg);
-  options.diagnostics.domain_lo = info.domain.lo;  // homogeneity cells tile the problem's domain
-  options.diagnostics.domain_hi = info.domain.hi;
-  Trainer<T> trainer(net, std::move(terms), options,
-                     static_cast<std::uint64_t>(cfg.at("train").at("seed").get<long long>()) + 1);
+  // The library's Model builds the network, the terms and the trainer; this loop adds the run folder around it.
+  Model<T> model(info, cfg);
+  Trainer<T>& trainer = model.trainer();
   if (resume) {
-    trainer.load(*resume);
+    model.restore(*resume);
     remove_stale_temporaries(dir);
     remove_stale_temporaries(dir + "/snapshots");
     truncate_metrics(dir + "/metrics.jsonl", trainer.steps_done());
   }
-  RunDiagnostics<T> diag(cfg, dir, trainer, net);
-  const Reference ref = info.reference(cfg);
+  RunDiagnostics<T> diag(cfg, dir, trainer, model.net());
+  const Reference& ref = model.reference();
 
   const Json& tr = cfg.at("train");
   const long iters = tr.at("iters"), log_every = tr.at("log_every"), eval_every = tr.at("eval_every"),
              ckpt_every = tr.at("checkpoint_every");
   const std::string ckpt_path = dir + "/checkpoint";
-  auto save = [&]() {
-    Checkpoint c;
-    c.set_problem(info.name);
-    c.put_string("precision", sizeof(T) == 4 ? "f32" : "f64");
-    trainer.save(c);
-    c.write(ckpt_path);
-  };
+  auto save = [&]() { model.checkpoint().write(ckpt_path); };  // the configuration is in config.json
   std::ofstream metrics(dir + "/metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
   JETPINN_CHECK(metrics.good(), "cannot write " << dir << "/metrics.jsonl");
 
@@ -103,7 +90,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   auto evaluate = [&](Json& line) {
-    last_l2 = relative_l2(info, *problem, net, ref);
+    last_l2 = model.relative_l2();
     best = std::min(best, last_l2);
     line["rel_l2"] = last_l2;
   };
@@ -132,9 +119,9 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
         return 1;
       }
       // Back to the last checkpoint at half the rate; config.json records the rate so a resume keeps it.
-      trainer.load(Checkpoint::read(ckpt_path, info.name));
+      model.load(ckpt_path);
       lr *= 0.5;
-      trainer.set_lr(lr);
+      model.set_lr(lr);
       Json changed = cfg;
       changed["optim"]["lr"] = lr;
       write_text_atomic(dir + "/config.json", changed.dump(2) + "\n");
@@ -185,7 +172,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   if (start == iters) save();
 
   RowMat<double> pred;
-  const double final_l2 = relative_l2(info, *problem, net, ref, &pred);
+  const double final_l2 = model.relative_l2(&pred);
   best = std::min(best, final_l2);
   std::vector<std::size_t> shape;
   for (const auto& a : ref.axes) shape.push_back(a.size());
@@ -204,7 +191,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
                {"backend", cfg.at("train").at("backend")},
                {"threads", omp_get_max_threads()},
                {"machine", machine_description()},
-               {"parameters", net.params().size()}};
+               {"parameters", model.net().params().size()}};
   diag.summarize(summary);
   diag.write_fields(ref, pred);
   write_text_atomic(dir + "/summary.json", summary.dump(2) + "\n");
@@ -253,8 +240,7 @@ int run_train(const TrainArgs& a) {
   if (a.iters_given) cfg["train"]["iters"] = a.iters;
   if (a.threads_given) cfg["train"]["threads"] = a.threads;
   validate_config(cfg);
-  JETPINN_CHECK(cfg.at("train").at("backend") == "cpu",
-                "--backend cuda: this build has no CUDA training backend yet; use --backend cpu");
+  check_backend(cfg.at("train").at("backend"));  // before the run folder exists
   check_training_memory(find_problem(cfg.at("problem")), cfg);  // refuse before the run folder or any allocation
   const int threads = cfg.at("train").at("threads");
   if (threads > 0) omp_set_num_threads(threads);

@@ -1,0 +1,199 @@
+// Model<T> (see model.h): configuration resolved by config.h, objects built by run_setup.h, the training loop
+// of the library (the driver keeps its own loop for run folders, signals and NaN rollback, over trainer()).
+#include "model.h"
+
+#include <chrono>
+
+#include "config.h"
+#include "run_setup.h"
+
+namespace jetpinn {
+
+bool cuda_backend_built() { return JETPINN_WITH_CUDA != 0; }
+
+void check_backend(const std::string& name) {
+  if (name == "cpu") return;
+  JETPINN_CHECK(name == "cuda", "unknown backend '" << name << "'; use cpu or cuda");
+  JETPINN_CHECK(!cuda_backend_built(), "backend 'cuda': the CUDA backend of this build has kernels and device "
+                                       "discovery but does not train yet; use backend 'cpu'");
+  JETPINN_CHECK(false, "backend 'cuda': this jetpinn was built without the CUDA backend (nvcc not found, or "
+                       "-DJETPINN_CUDA=OFF); use backend 'cpu', or rebuild with -DJETPINN_CUDA=ON where the CUDA "
+                       "toolkit is installed");
+}
+
+namespace {
+template <class T>
+constexpr const char* precision_of() { return sizeof(T) == 4 ? "f32" : "f64"; }
+template <class T>
+constexpr const char* type_of() { return sizeof(T) == 4 ? "float" : "double"; }
+}  // namespace
+
+template <class T>
+Model<T>::Model(ProblemInfo problem, const Json& config, const std::string& preset) : m_info(std::move(problem)) {
+  JETPINN_CHECK(config.is_object(), "Model: the configuration must be a JSON object, got " << config.dump());
+  JETPINN_CHECK(m_info.make_f32 && m_info.make_f64, "problem '" << m_info.name << "' has no factories; build its "
+                                                    "ProblemInfo with ProblemSpec::info() or with_factories<P>()");
+  Json patch = config;
+  if (!patch.contains("train") || !patch["train"].is_object() || !patch["train"].contains("precision"))
+    patch["train"]["precision"] = precision_of<T>();
+  m_cfg = resolve_config(m_info, preset, &patch, {});
+  JETPINN_CHECK(m_cfg.at("train").at("precision") == precision_of<T>(),
+                "train.precision is " << m_cfg.at("train").at("precision") << " but this is a Model<" << type_of<T>()
+                                      << ">; use Model<" << (sizeof(T) == 4 ? "double" : "float")
+                                      << "> or drop train.precision");
+  check_backend(m_cfg.at("train").at("backend"));
+  const auto seed = static_cast<std::uint64_t>(m_cfg.at("train").at("seed").get<long long>());
+  m_problem = make_problem<T>(m_info, m_cfg);
+  m_net = std::make_unique<Mlp<T>>(network_config(m_info, m_cfg), seed);
+  m_problem->configure_network(*m_net, m_cfg);
+  std::vector<Term<T>> terms = m_problem->terms(m_cfg);
+  const Json& weights = m_cfg.at("loss").at("weights");
+  for (auto& t : terms)
+    if (weights.contains(t.name)) t.weight = weights.at(t.name);
+  TrainOptions options = train_options(m_cfg);
+  options.diagnostics.domain_lo = m_info.domain.lo;  // homogeneity cells tile the problem's domain
+  options.diagnostics.domain_hi = m_info.domain.hi;
+  m_trainer = std::make_unique<Trainer<T>>(*m_net, std::move(terms), options, seed + 1);
+}
+
+template <class T>
+Model<T>::Model(const std::string& problem, const Json& config, const std::string& preset)
+    : Model(find_problem(problem), config, preset) {}
+
+template <class T>
+Model<T> Model<T>::open(ProblemInfo problem, const std::string& path) {
+  const Checkpoint c = Checkpoint::read(path, problem.name);
+  JETPINN_CHECK(c.has("config"), "checkpoint '" << path << "' carries no configuration (it was not written by "
+                                                "Model::save); build the Model from its config.json, then restore()");
+  Model m(std::move(problem), Json::parse(c.get_string("config")));
+  m.restore(c);
+  return m;
+}
+
+template <class T>
+void Model<T>::set_lr(double lr) {
+  m_trainer->set_lr(lr);
+  m_cfg["optim"]["lr"] = lr;
+}
+
+template <class T>
+LoggedStep Model<T>::logged(const StepStats& s, double seconds) const {
+  LoggedStep l;
+  l.step = s.step + 1;
+  l.loss = s.loss;
+  for (const auto& t : m_trainer->terms()) l.terms.push_back(t.name);
+  l.term_mse = s.term_mse;
+  l.lr = s.lr;
+  l.lbfgs = s.lbfgs;
+  l.seconds = seconds;
+  if (s.diag) {
+    const StepDiagnostics& d = *s.diag;
+    l.diagnostics = Diagnostics{d.grad.snr, d.grad.phi, d.grad.layers, d.grad.layer_snr, d.snr_adam,
+                                d.phi_rba, d.phi_res, phase_name(d.phase), d.transition};
+  }
+  return l;
+}
+
+template <class T>
+LoggedStep Model<T>::step() {
+  const StepStats s = m_trainer->step();
+  JETPINN_CHECK(s.bad.empty(), "training stopped at step " << s.step << ": " << s.bad
+                                                           << "; nothing was updated: lower optim.lr, or load() the last save()");
+  return logged(s, 0);
+}
+
+template <class T>
+TrainResult Model<T>::train(const StepCallback& callback) {
+  const Json& tr = m_cfg.at("train");
+  const long iters = tr.at("iters"), log_every = tr.at("log_every"), eval_every = tr.at("eval_every");
+  const double max_seconds = tr.at("max_seconds");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  TrainResult r;
+  while (steps_done() < iters) {
+    const StepStats s = m_trainer->step();
+    JETPINN_CHECK(s.bad.empty(), "training stopped at step " << s.step << ": " << s.bad
+                                                             << "; nothing was updated: lower optim.lr, or load() the last save()");
+    r.loss = s.loss;
+    const long done = s.step + 1;
+    const bool last = done >= iters || (max_seconds > 0 && elapsed() >= max_seconds);
+    const bool eval = has_reference() && eval_every > 0 && (done % eval_every == 0 || last);
+    if (callback && (done % log_every == 0 || last || eval || s.diag)) {
+      LoggedStep l = logged(s, elapsed());
+      if (eval) l.rel_l2 = relative_l2();
+      if (!callback(l)) {
+        r.stopped_by_callback = true;
+        break;
+      }
+    }
+    if (last) break;
+  }
+  r.steps = steps_done();
+  if (has_reference()) r.rel_l2 = relative_l2();
+  r.seconds = elapsed();
+  return r;
+}
+
+template <class T>
+RowMat<double> Model<T>::evaluate(const RowMat<double>& points, const std::vector<std::string>& quantities) const {
+  std::string inputs;
+  for (const auto& n : m_info.inputs) inputs += (inputs.empty() ? "" : ", ") + n;
+  JETPINN_CHECK(points.cols() == static_cast<Index>(m_info.inputs.size()),
+                "evaluate: points have " << points.cols() << " columns; problem '" << m_info.name << "' has "
+                                         << m_info.inputs.size() << " inputs, pass one column per input (" << inputs << ")");
+  JETPINN_CHECK(!quantities.empty(), "evaluate: name at least one quantity, e.g. " << m_info.outputs[0] << " or "
+                                                                                 << m_info.outputs[0] << "_" << m_info.inputs[0]);
+  try {
+    return evaluate_quantities(m_info, *m_problem, *m_net, points, quantities);
+  } catch (const Error& e) {
+    throw Error(std::string("evaluate: ") + e.what());
+  }
+}
+
+template <class T>
+const Reference& Model<T>::reference() const {
+  JETPINN_CHECK(has_reference(), "problem '" << m_info.name << "' has no reference solution; set ProblemSpec::reference "
+                                             "or set_exact(), or compare evaluate() with your own values");
+  if (!m_reference) m_reference = std::make_shared<const Reference>(m_info.reference(m_cfg));
+  return *m_reference;
+}
+
+template <class T>
+double Model<T>::relative_l2(RowMat<double>* prediction) const {
+  return jetpinn::relative_l2(m_info, *m_problem, *m_net, reference(), prediction);
+}
+
+template <class T>
+Checkpoint Model<T>::checkpoint() const {
+  Checkpoint c;
+  c.set_problem(m_info.name);
+  c.put_string("precision", precision_of<T>());
+  m_trainer->save(c);
+  return c;
+}
+
+template <class T>
+void Model<T>::restore(const Checkpoint& c) {
+  JETPINN_CHECK(c.problem() == m_info.name, "the checkpoint is of problem '" << c.problem() << "', not '" << m_info.name << "'");
+  const std::string p = c.has("precision") ? c.get_string("precision") : precision_of<T>();
+  JETPINN_CHECK(p == precision_of<T>(), "the checkpoint holds " << p << " parameters; restore it into a Model<"
+                                                                << (p == "f32" ? "float" : "double") << ">");
+  m_trainer->load(c);
+}
+
+template <class T>
+void Model<T>::save(const std::string& path) const {
+  Checkpoint c = checkpoint();
+  c.put_string("config", m_cfg.dump());
+  c.write(path);
+}
+
+template <class T>
+void Model<T>::load(const std::string& path) {
+  restore(Checkpoint::read(path, m_info.name));
+}
+
+template class Model<float>;
+template class Model<double>;
+
+}  // namespace jetpinn
