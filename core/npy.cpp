@@ -453,7 +453,8 @@ std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string& path) 
     NpyArray array;
     array.shape = h.shape;
     array.data.resize(npy_element_count(h.shape));
-    std::memcpy(array.data.data(), b + data + h.data_offset, array.data.size() * sizeof(double));
+    if (!array.data.empty())  // memcpy from/to the null data() of an empty vector is undefined
+      std::memcpy(array.data.data(), b + data + h.data_offset, array.data.size() * sizeof(double));
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
     out.emplace_back(std::move(name), std::move(array));
   }

@@ -28,7 +28,7 @@ NpyArray ramp(std::vector<std::size_t> shape) {
 
 bool same_bits(const NpyArray& a, const NpyArray& b) {
   return a.shape == b.shape && a.data.size() == b.data.size() &&
-         std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(double)) == 0;
+         (a.data.empty() || std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(double)) == 0);
 }
 
 std::string file_bytes(const std::string& path) {
