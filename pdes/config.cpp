@@ -42,6 +42,8 @@ Json common_defaults() {
 }
 
 namespace {
+// A value for an error message; invalid UTF-8 shows as U+FFFD instead of throwing from dump().
+std::string show(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 const char* type_name(const Json& j) {
   if (j.is_boolean()) return "a boolean";
   if (j.is_number_integer()) return "an integer";
@@ -71,14 +73,14 @@ void patch_into(Json& base, const Json& patch, const std::string& path, const st
     } else if (b.is_number_integer()) {
       const bool integral = v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                                                        std::abs(v.get<double>()) < 9e15);
-      JETPINN_CHECK(integral, where << ": key '" << key << "' needs an integer, got " << v.dump());
+      JETPINN_CHECK(integral, where << ": key '" << key << "' needs an integer, got " << show(v));
       b = v.is_number_integer() ? v.get<long long>() : static_cast<long long>(v.get<double>());
     } else if (b.is_number()) {
-      JETPINN_CHECK(v.is_number(), where << ": key '" << key << "' needs a number, got " << v.dump());
+      JETPINN_CHECK(v.is_number(), where << ": key '" << key << "' needs a number, got " << show(v));
       b = v.get<double>();
     } else {
       JETPINN_CHECK(std::string(type_name(b)) == type_name(v),
-                    where << ": key '" << key << "' needs " << type_name(b) << ", got " << v.dump());
+                    where << ": key '" << key << "' needs " << type_name(b) << ", got " << show(v));
       b = v;
     }
   }
@@ -92,7 +94,14 @@ Json parse_set(const std::string& assignment) {
   JETPINN_CHECK(eq != std::string::npos && eq > 0, "--set expects key=value, got '" << assignment << "'");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   Json value = Json::parse(text, nullptr, false);
-  if (value.is_discarded()) value = text;  // a bare word is a string
+  if (value.is_discarded()) {  // a bare word is a string, if it is text: config.json must be valid JSON
+    value = text;
+    try {
+      (void)value.dump();
+    } catch (const Json::type_error&) {
+      JETPINN_CHECK(false, "--set " << key << ": the value is not valid UTF-8 text");
+    }
+  }
   Json patch = value;
   std::vector<std::string> parts;
   std::stringstream ss(key);
@@ -142,7 +151,7 @@ Json resolve_config(const ProblemInfo& problem, const std::string& preset, const
   if (file) {
     JETPINN_CHECK(file->is_object(), "config file must hold a JSON object");
     if (file->contains("problem"))
-      JETPINN_CHECK((*file)["problem"] == problem.name, "config file is for problem " << (*file)["problem"].dump()
+      JETPINN_CHECK((*file)["problem"] == problem.name, "config file is for problem " << show((*file)["problem"])
                                                                                        << ", not '" << problem.name << "'");
     Json f = *file;
     f.erase("preset");
@@ -190,7 +199,7 @@ void validate_config(const Json& cfg) {
                 "'diagnostics.phase' thresholds must be > 0 and total_rise >= 1");
   for (const Json& s : cfg.at("diagnostics").at("snapshots"))
     JETPINN_CHECK(s.is_number_integer() && s.get<long long>() >= 0,
-                  "'diagnostics.snapshots' must list steps (integers >= 0), got " << s.dump());
+                  "'diagnostics.snapshots' must list steps (integers >= 0), got " << show(s));
   positive_int("debug", "inject_nan_times", 0);
   positive_int("train", "max_rollbacks", 0);
   const std::string on_nan = cfg.at("train").at("on_nan"), inject = cfg.at("debug").at("inject_nan");

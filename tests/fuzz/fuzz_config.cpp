@@ -30,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)network_config(info, cfg);
     (void)train_options(cfg);
     (void)make_problem<double>(info, cfg);
+    (void)cfg.dump(2);  // what train writes to config.json
   } catch (const Error&) {
   }
   return 0;
