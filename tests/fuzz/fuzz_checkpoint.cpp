@@ -1,5 +1,5 @@
 // libFuzzer target: the checkpoint reader (core/checkpoint.h) and what `train --resume` and `eval` do with
-// what it returns (Trainer::load into a tiny Helmholtz run, the params lookup). Input byte 0 picks the mode:
+// what it returns (Trainer::load into a tiny Helmholtz run and one step, the params lookup). Input byte 0 picks the mode:
 // odd, the rest is a checkpoint body whose FNV-1a checksum this target appends (so mutations reach the sizes
 // and entries behind the checksum); even, the rest is the file as is. Anything but a loaded state or a
 // jetpinn::Error is a finding.
@@ -31,6 +31,7 @@ void load_into_trainer(const jetpinn::Checkpoint& ck) {
   problem->configure_network(net, cfg);
   Trainer<double> trainer(net, problem->terms(cfg), train_options(cfg), 2);
   trainer.load(ck);
+  trainer.step();  // a loaded state must train (or report a NaN in StepStats::bad), never read out of bounds
 }
 
 }  // namespace
