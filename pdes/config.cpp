@@ -120,7 +120,7 @@ Json load_json_file(const std::string& path) {
   ss << in.rdbuf();
   try {
     return Json::parse(ss.str());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers too large for a double
     JETPINN_CHECK(false, "malformed JSON in '" << path << "': " << e.what());
   }
 }
