@@ -11,7 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 export OMP_NUM_THREADS=1
-args=(train helmholtz --preset quick --iters 1500 --seed 7 --set net.depth=2 --set net.width=8
+iters=$((min_kills * 60 > 1500 ? min_kills * 60 : 1500))  # about 60 steps per kill, so kills spread over the run
+args=(train helmholtz --preset quick --iters "$iters" --seed 7 --set net.depth=2 --set net.width=8
       --set points.collocation=64 --set train.eval_every=0 --set train.log_every=1 --set train.checkpoint_every=1 --quiet)
 
 "$bin" "${args[@]}" --out "$tmp/ref" >/dev/null || fail "uninterrupted run"
