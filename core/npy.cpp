@@ -423,6 +423,7 @@ std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string& path) 
     std::uint64_t local = get_le(b + pos + 42, 4);
     JETPINN_CHECK(pos + 46 + name_len + extra_len + comment_len <= n, path << ": central directory entry " << e << " is cut off");
     std::string name(reinterpret_cast<const char*>(b + pos + 46), name_len);
+    JETPINN_CHECK(!name.empty(), path << ": central directory entry " << e << " has no name");
     // zip64 extra field (id 1): 8-byte values for exactly those of usize, csize, offset that read 0xFFFFFFFF.
     for (std::size_t x = pos + 46 + name_len; x + 4 <= pos + 46 + name_len + extra_len;) {
       const auto id = get_le(b + x, 2), len = get_le(b + x + 2, 2);
