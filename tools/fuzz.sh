@@ -19,6 +19,9 @@ if [ -z "$cxx" ] || ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, u
   echo "fuzz: skipped (no clang++ with libFuzzer)"
   exit 0
 fi
+# A cache made with another compiler path would be wiped by cmake together with the options below.
+cached=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+if [ -n "$cached" ] && [ "$cached" != "$cxx" ]; then rm -f "$build/CMakeCache.txt"; fi
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DJETPINN_FUZZ=ON -DJETPINN_TESTS=OFF -DJETPINN_BENCH=OFF \
   -DJETPINN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
