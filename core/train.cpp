@@ -34,9 +34,10 @@ Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions option
   m_tape.set_grad_stats(&m_grad_stats);
   int pde_terms = 0;
   for (const auto& t : m_terms) pde_terms += t.is_pde ? 1 : 0;
+  if (pde_terms == 0) m_opt.diagnostics.enabled = false;  // the statistics are over collocation batches
   JETPINN_CHECK(!m_opt.diagnostics.enabled || pde_terms == 1,
                 "gradient statistics batch one collocation (is_pde) term; this problem has " << pde_terms
-                                                                                            << " (turn diagnostics off)");
+                                                                                            << " (set diagnostics.enabled=false)");
   if (m_opt.diagnostics.enabled) m_opt.diagnostics.snr.validate();
   m_lambda.resize(m_terms.size());
   m_residual.resize(m_terms.size());

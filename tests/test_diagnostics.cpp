@@ -328,3 +328,17 @@ TEST_CASE("phases: isolated spikes and a diffusion that never ends are not total
   for (auto [s, v] : trace(3000, [](long, Rng&) { return 3.0; })) g.add(s, v);
   CHECK(g.phase() == Phase::Fitting);
 }
+
+TEST_CASE("diagnostics: a problem without a collocation term trains with no measurement; two are refused") {
+  Mlp<double> net(small_net(false), 3);
+  std::vector<Term<double>> only_bc{terms(16)[1]};
+  Trainer<double> tr(net, only_bc, TrainOptions{}, 1);
+  CHECK_FALSE(tr.step().diag.has_value());  // step 0 is a measurement step when there is a collocation term
+  std::vector<Term<double>> two = terms(16);
+  two.push_back(two[0]);
+  two.back().name = "residual2";
+  CHECK_THROWS_WITH_AS(Trainer<double>(net, two, TrainOptions{}, 1), doctest::Contains("one collocation"), Error);
+  TrainOptions off;
+  off.diagnostics.enabled = false;
+  CHECK_NOTHROW(Trainer<double>(net, two, off, 1));
+}
