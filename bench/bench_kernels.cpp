@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "layer_gemm.h"
+#include "sweep_main.h"
 #include "gemm_eigen_native.h"
 #include "jet_kernels_cpu.h"
 #include "rng.h"
@@ -319,29 +321,15 @@ void BM_JetRuleBackward(benchmark::State& state) {
 // shape 0 forward Y = X W^T, 1 weight gradient dW = dY^T X, 2 input gradient dX = dY W.
 template <class T>
 void BM_GemmBlas(benchmark::State& state) {
-  const Index rows = 4 * state.range(0), k = state.range(1), n = state.range(1);
-  const int shape = static_cast<int>(state.range(2));
-  RowMat<T> x = RowMat<T>::Random(rows, k), w = RowMat<T>::Random(n, k), dy = RowMat<T>::Random(rows, n);
-  RowMat<T> y(rows, n), dw(n, k), dx(rows, k);
-  auto run = [&] {
-    if (shape == 0) y.noalias() = x * w.transpose();
-    else if (shape == 1) dw.noalias() = dy.transpose() * x;
-    else dx.noalias() = dy * w;
-  };
-  run();
-  double ref = 0, got = 0;  // one entry against a plain dot product in float64
-  if (shape == 0) { ref = x.row(rows / 2).template cast<double>().dot(w.row(1).template cast<double>()); got = double(y(rows / 2, 1)); }
-  if (shape == 1) { ref = dy.col(1).template cast<double>().dot(x.col(2).template cast<double>()); got = double(dw(1, 2)); }
-  if (shape == 2) { ref = dy.row(rows / 2).template cast<double>().dot(w.col(2).template cast<double>()); got = double(dx(rows / 2, 2)); }
-  const double err = rel_err(got, ref, 1.0);
-  if (!(err <= (sizeof(T) == 4 ? 1e-3 : 1e-10))) state.SkipWithError("GEMM check failed");
+  bench::LayerGemm<T> g(4 * state.range(0), state.range(1), state.range(1), static_cast<int>(state.range(2)));
+  g.run();
+  if (!(g.check_rel_err() <= g.tolerance())) state.SkipWithError("GEMM check failed");
   for (auto _ : state) {
-    run();
+    g.run();
     benchmark::ClobberMemory();
   }
   state.SetLabel(JETPINN_BLAS_NAME);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows) * double(k) * double(n) * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(g.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class T>
@@ -383,18 +371,4 @@ void register_all(bool sweep) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  bool sweep = false;
-  int out = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--sweep") == 0) sweep = true;
-    else argv[out++] = argv[i];
-  }
-  argc = out;
-  register_all(sweep);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return jetpinn::bench::sweep_main(argc, argv, register_all); }

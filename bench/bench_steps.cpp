@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sweep_main.h"
 #include "preset_step.h"
 
 using namespace jetpinn;
@@ -85,10 +86,6 @@ void BM_LbfgsIteration(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(s.gemm_flops() * evals * 1e-9, benchmark::Counter::kIsRate);
 }
 
-// ---- Step with and without SNR statistics ------------------------------------------------------------------
-// The cost of the gradient signal-to-noise and activation statistics beside a plain step lives in
-// bench_diagnostics.cpp (same PresetStep); a variant that belongs in this suite registers here.
-void register_snr_benchmarks(bool /*sweep*/) {}
 
 void register_all(bool sweep) {
   using benchmark::RegisterBenchmark;
@@ -111,23 +108,8 @@ void register_all(bool sweep) {
   };
   per_precision(float{}, "float");
   per_precision(double{}, "double");
-  register_snr_benchmarks(sweep);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  bool sweep = false;
-  int out = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--sweep") == 0) sweep = true;
-    else argv[out++] = argv[i];
-  }
-  argc = out;
-  register_all(sweep);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return jetpinn::bench::sweep_main(argc, argv, register_all); }
