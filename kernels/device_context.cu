@@ -1,5 +1,7 @@
 // Context and DevicePool (see device_context.h). Compiled, not yet run on a device.
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "cuda_check.h"
 #include "device_context.h"
@@ -59,19 +61,26 @@ Context::~Context() {
   if (m_pool) {
     try {
       m_pool->deallocate(m_scratch);
+      m_pool->deallocate(m_gemm_scratch);
       m_pool->deallocate(m_blas_workspace);
     } catch (const std::exception& ex) {
       std::fprintf(stderr, "jetpinn: %s\n", ex.what());
     }
     m_pool.reset();  // frees the cached blocks
   }
+  if (m_pinned) {
+    const cudaError_t e = cudaFreeHost(m_pinned);
+    if (e != cudaSuccess) std::fprintf(stderr, "jetpinn: cudaFreeHost failed: %s\n", cudaGetErrorString(e));
+  }
   if (m_stream) cudaStreamDestroy(as_stream(m_stream));
 }
 
 void Context::set_math(GemmMath math) {
   m_math = math;
+  // TF32x3 issues its three products with CUBLAS_COMPUTE_32F_FAST_TF32 (blas.cu); the handle allows TF32 too, so
+  // that no pedantic setting can override that compute type.
   CUBLAS_CHECK(cublasSetMathMode(as_blas(m_blas),
-                                 math == GemmMath::TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+                                 math == GemmMath::Pedantic ? CUBLAS_PEDANTIC_MATH : CUBLAS_TF32_TENSOR_OP_MATH));
 }
 
 void Context::synchronize() { CUDA_CHECK(cudaStreamSynchronize(as_stream(m_stream))); }
@@ -83,6 +92,32 @@ void* Context::scratch(std::size_t bytes) {
     m_scratch_bytes = BlockCache::class_size(bytes);
   }
   return m_scratch;
+}
+
+void* Context::gemm_scratch(std::size_t bytes) {
+  if (bytes > m_gemm_scratch_bytes) {
+    m_pool->deallocate(m_gemm_scratch);
+    m_gemm_scratch = m_pool->allocate(bytes);
+    m_gemm_scratch_bytes = BlockCache::class_size(bytes);
+  }
+  return m_gemm_scratch;
+}
+
+void* Context::pinned_bytes(std::size_t bytes) {
+  if (bytes > m_pinned_bytes) {
+    const std::size_t grown = std::max<std::size_t>(bytes, 256);
+    void* p = nullptr;
+    CUDA_CHECK(cudaHostAlloc(&p, grown, cudaHostAllocDefault));
+    std::memset(p, 0, grown);
+    if (m_pinned) {
+      synchronize();  // a copy in flight may still read the old area
+      std::memcpy(p, m_pinned, m_pinned_bytes);
+      CUDA_CHECK(cudaFreeHost(m_pinned));
+    }
+    m_pinned = p;
+    m_pinned_bytes = grown;
+  }
+  return m_pinned;
 }
 
 }  // namespace jetpinn::cuda

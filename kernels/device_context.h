@@ -12,8 +12,10 @@
 namespace jetpinn::cuda {
 
 // float32 GEMMs: pedantic FP32 (cuBLAS CUBLAS_PEDANTIC_MATH: no TF32, no reduced-precision reductions) by
-// default; TF32 tensor cores only when asked. float64 GEMMs are always DGEMM.
-enum class GemmMath { Pedantic, TF32 };
+// default; TF32 tensor cores only when asked. TF32x3: error-compensated, each operand split into TF32 halves
+// (tf32_split.h) and A B = A_hi B_hi + A_hi B_lo + A_lo B_hi as three TF32 tensor-core GEMMs with FP32
+// accumulation: about FP32's accuracy (~1e-6 relative) at tensor-core speed. float64 GEMMs are always DGEMM.
+enum class GemmMath { Pedantic, TF32, TF32x3 };
 
 class Context;
 
@@ -51,6 +53,19 @@ class Context {
   // Reusable device scratch of at least `bytes` (grows, never shrinks; valid until the next call). For kernels
   // that need partials; one user at a time, in stream order.
   void* scratch(std::size_t bytes);
+  // A second reusable device area for the TF32x3 operand split (blas.cu): GEMM operands and results may live in
+  // scratch(), so the split cannot. Same rules as scratch().
+  void* gemm_scratch(std::size_t bytes);
+
+  // Pinned (cudaHostAlloc) host memory for per-step scalars (learning rate, step count): a captured
+  // cudaMemcpyAsync from it reads the value current at each graph replay (see step_graph.h), which a host
+  // scalar passed by value to a launcher cannot. At least `bytes`, zero-initialised when first made; it
+  // grows (waiting for the stream, copying the old contents) and never shrinks, so size it before capturing.
+  void* pinned_bytes(std::size_t bytes);
+  template <class T>
+  T* pinned_scalars(std::size_t n) {
+    return static_cast<T*>(pinned_bytes(n * sizeof(T)));
+  }
 
  private:
   int m_device = 0;
@@ -61,6 +76,10 @@ class Context {
   void* m_blas_workspace = nullptr;
   void* m_scratch = nullptr;
   std::size_t m_scratch_bytes = 0;
+  void* m_gemm_scratch = nullptr;
+  std::size_t m_gemm_scratch_bytes = 0;
+  void* m_pinned = nullptr;
+  std::size_t m_pinned_bytes = 0;
 };
 
 }  // namespace jetpinn::cuda
