@@ -16,4 +16,12 @@ namespace jetpinn::cuda {
 template <class T>
 void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars& s, T* params, const T* grads, T* m, T* v);
 
+// The same update with the scalars read from device memory (s_dev: one AdamScalars, 8 doubles, the layout of
+// core/backend_ops.h's AdamStepScalars), so a captured CUDA graph picks up each step's uploaded rate. Nothing
+// changes when any of guard[0 .. guards) (device doubles: the step's non-finite counts) is non-zero: inside a
+// captured graph the host cannot decide whether to update.
+template <class T>
+void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars* s_dev, const double* guard, int guards,
+                 T* params, const T* grads, T* m, T* v);
+
 }  // namespace jetpinn::cuda

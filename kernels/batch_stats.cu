@@ -6,6 +6,7 @@
 #include "cuda_check.h"
 #include "elementwise.h"
 #include "jet_rules.h"  // MAX_STREAMS
+#include "reduce.h"
 
 namespace jetpinn::cuda {
 
@@ -85,16 +86,111 @@ __global__ void per_sample_kernel(int S, std::ptrdiff_t P, std::ptrdiff_t in, st
   }
   if (lane == 0) norms[i] = total;
 }
-}  // namespace
 
+// BackendOps's combination: G = sum_b G_b (T, overwritten), s1 += c_b G_b and s2 += (c_b G_b)^2 in double, batch
+// by batch in order (as HostOps). PT: the partials' type (T for the GEMM partials, double for the bias sums,
+// rounded to T first as the host's colwise sums are in T).
+template <class T, class PT>
+__global__ void combine_accumulate_kernel(std::ptrdiff_t entries, const __grid_constant__ BatchSplit split,
+                                          const PT* __restrict__ partial, T* __restrict__ G, double* __restrict__ s1,
+                                          double* __restrict__ s2) {
+  const std::ptrdiff_t j = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j >= entries) return;
+  T g = T(0);
+  double a1 = s1[j], a2 = s2[j];
+  for (int b = 0; b < split.batches; ++b) {
+    const T gb = static_cast<T>(partial[std::ptrdiff_t(b) * entries + j]);
+    g += gb;
+    const double cv = split.c[b] * static_cast<double>(gb);
+    a1 += cv;
+    a2 += cv * cv;
+  }
+  G[j] = g;
+  s1[j] = a1;
+  s2[j] = a2;
+}
+
+// The batch ranges by value (no host copy inside a step: graph-safe).
+struct BatchRanges {
+  int batches = 0;
+  long long off[MAX_BATCHES + 1] = {};
+};
+
+// partial[b][o] = sum over the value-stream rows of batch b of dy[row][o], in double. Block (32 x 8): 32 columns,
+// 8 row lanes combined in a fixed order.
+constexpr int BS_X = 32, BS_Y = 8;
 template <class T>
-void batch_grad_stats(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in, std::ptrdiff_t out,
-                      const T* dy, const T* a, const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2) {
-  const BatchSplit split = make_split(points, offsets);
-  const int B = split.batches;
-  JETPINN_CHECK(streams >= 1, "batch_grad_stats: streams must be >= 1");
-  const std::ptrdiff_t entries = out * in, P = points;
-  if (entries == 0) return;
+__global__ void bias_partials_double_kernel(std::ptrdiff_t out, const __grid_constant__ BatchRanges ranges,
+                                            const T* __restrict__ dy, double* __restrict__ partial) {
+  __shared__ double sh[BS_Y][BS_X];
+  const std::ptrdiff_t o = std::ptrdiff_t(blockIdx.x) * BS_X + threadIdx.x;
+  const int b = blockIdx.y;
+  double acc = 0;
+  if (o < out)
+    for (std::ptrdiff_t r = ranges.off[b] + threadIdx.y; r < ranges.off[b + 1]; r += BS_Y)
+      acc += static_cast<double>(dy[r * out + o]);
+  sh[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && o < out) {
+    double t = 0;
+    for (int y = 0; y < BS_Y; ++y) t += sh[y][threadIdx.x];
+    partial[std::ptrdiff_t(b) * out + o] = t;
+  }
+}
+
+// One warp per point (8 per block): ||g_i||^2 as per_sample_kernel (or sum_j dy[i][j]^2 when a is null), then
+// the block's sum of its 8 points in order -> partial[block].
+constexpr int PS_WARPS = 8;
+template <class T>
+__global__ void per_sample_partials_kernel(int S, std::ptrdiff_t P, std::ptrdiff_t in, std::ptrdiff_t out,
+                                           const T* __restrict__ dy, const T* __restrict__ a,
+                                           double* __restrict__ partial) {
+  __shared__ double w[PS_WARPS];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const std::ptrdiff_t i = std::ptrdiff_t(blockIdx.x) * PS_WARPS + warp;
+  double total = 0;
+  if (i < P) {  // uniform across the warp
+    if (!a) {
+      double sq = 0;
+      for (std::ptrdiff_t c = lane; c < out; c += 32) {
+        const double v = static_cast<double>(dy[i * out + c]);
+        sq += v * v;
+      }
+      for (int m = 16; m > 0; m >>= 1) sq += __shfl_xor_sync(0xffffffffu, sq, m);
+      total = sq;
+    } else {
+      for (int s = 0; s < S; ++s) {
+        for (int t = s; t < S; ++t) {
+          double ddy = 0, da = 0;
+          const T* ys = dy + (s * P + i) * out;
+          const T* yt = dy + (t * P + i) * out;
+          for (std::ptrdiff_t c = lane; c < out; c += 32) ddy += static_cast<double>(ys[c]) * static_cast<double>(yt[c]);
+          const T* as = a + (s * P + i) * in;
+          const T* at = a + (t * P + i) * in;
+          for (std::ptrdiff_t c = lane; c < in; c += 32) da += static_cast<double>(as[c]) * static_cast<double>(at[c]);
+          for (int m = 16; m > 0; m >>= 1) {
+            ddy += __shfl_xor_sync(0xffffffffu, ddy, m);
+            da += __shfl_xor_sync(0xffffffffu, da, m);
+          }
+          total += (s == t ? 1.0 : 2.0) * ddy * da;
+        }
+      }
+    }
+  }
+  if (lane == 0) w[warp] = total;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double t = 0;
+    for (int k = 0; k < PS_WARPS; ++k) t += w[k];
+    partial[blockIdx.x] = t;
+  }
+}
+
+// G_b partials (out x in each, G_b^T column-major = G_b row-major) of every batch into ctx's scratch.
+template <class T>
+T* grad_partials(Context& ctx, int streams, std::ptrdiff_t P, std::ptrdiff_t in, std::ptrdiff_t out, const T* dy,
+                 const T* a, const std::vector<std::ptrdiff_t>& offsets, int B) {
+  const std::ptrdiff_t entries = out * in;
   T* partial = static_cast<T*>(ctx.scratch(sizeof(T) * static_cast<std::size_t>(entries * B)));
   bool even = true;
   for (int b = 0; b < B; ++b) even &= offsets[static_cast<std::size_t>(b) + 1] - offsets[static_cast<std::size_t>(b)] == P / B;
@@ -113,6 +209,19 @@ void batch_grad_stats(Context& ctx, int streams, std::ptrdiff_t points, std::ptr
       }
     }
   }
+  return partial;
+}
+}  // namespace
+
+template <class T>
+void batch_grad_stats(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in, std::ptrdiff_t out,
+                      const T* dy, const T* a, const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2) {
+  const BatchSplit split = make_split(points, offsets);
+  const int B = split.batches;
+  JETPINN_CHECK(streams >= 1, "batch_grad_stats: streams must be >= 1");
+  const std::ptrdiff_t entries = out * in, P = points;
+  if (entries == 0) return;
+  const T* partial = grad_partials<T>(ctx, streams, P, in, out, dy, a, offsets, B);
   const int threads = 256;
   combine_partials_kernel<T><<<static_cast<unsigned>((entries + threads - 1) / threads), threads, 0, stream_of(ctx)>>>(
       entries, split, partial, G, S1, S2);
@@ -156,13 +265,70 @@ void per_sample_sq_norms(Context& ctx, int streams, std::ptrdiff_t points, std::
   if (total) sum_all<double>(ctx, points, norms, total);
 }
 
+template <class T>
+void batch_grad_stats_accumulate(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in,
+                                 std::ptrdiff_t out, const T* dy, const T* a, const std::vector<std::ptrdiff_t>& offsets,
+                                 T* G, double* s1, double* s2) {
+  const BatchSplit split = make_split(points, offsets);
+  JETPINN_CHECK(streams >= 1, "batch_grad_stats_accumulate: streams must be >= 1");
+  const std::ptrdiff_t entries = out * in;
+  if (entries == 0) return;
+  const T* partial = grad_partials<T>(ctx, streams, points, in, out, dy, a, offsets, split.batches);
+  const int threads = 256;
+  combine_accumulate_kernel<T, T><<<static_cast<unsigned>((entries + threads - 1) / threads), threads, 0,
+                                    stream_of(ctx)>>>(entries, split, partial, G, s1, s2);
+  CUDA_CHECK_LAUNCH("combine_accumulate_kernel");
+}
+
+template <class T>
+void batch_bias_stats_accumulate(Context& ctx, std::ptrdiff_t points, std::ptrdiff_t out, const T* dy,
+                                 const std::vector<std::ptrdiff_t>& offsets, T* G, double* s1, double* s2) {
+  const BatchSplit split = make_split(points, offsets);
+  const int B = split.batches;
+  if (out == 0) return;
+  BatchRanges ranges;
+  ranges.batches = B;
+  for (int b = 0; b <= B; ++b) ranges.off[b] = static_cast<long long>(offsets[static_cast<std::size_t>(b)]);
+  const std::ptrdiff_t col_blocks = (out + BS_X - 1) / BS_X;
+  JETPINN_CHECK(col_blocks <= 0x7fffffff, "batch_bias_stats_accumulate: too many columns (" << out << ")");
+  double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * static_cast<std::size_t>(out * B)));
+  bias_partials_double_kernel<T><<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(B)), dim3(BS_X, BS_Y),
+                                   0, stream_of(ctx)>>>(out, ranges, dy, partial);
+  CUDA_CHECK_LAUNCH("bias_partials_double_kernel");
+  combine_accumulate_kernel<T, double><<<static_cast<unsigned>((out + 255) / 256), 256, 0, stream_of(ctx)>>>(
+      out, split, partial, G, s1, s2);
+  CUDA_CHECK_LAUNCH("combine_accumulate_kernel");
+}
+
+template <class T>
+void per_sample_sq_norms_accumulate(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in,
+                                    std::ptrdiff_t out, const T* dy, const T* a, double* acc) {
+  JETPINN_CHECK(!a || (streams >= 1 && streams <= MAX_STREAMS),
+                "per_sample_sq_norms: 1.." << MAX_STREAMS << " streams, got " << streams);
+  if (points == 0) return;
+  const std::ptrdiff_t blocks = (points + PS_WARPS - 1) / PS_WARPS;
+  JETPINN_CHECK(blocks <= 0x7fffffff, "per_sample_sq_norms: too many points");
+  double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * static_cast<std::size_t>(blocks)));
+  per_sample_partials_kernel<T><<<static_cast<unsigned>(blocks), PS_WARPS * 32, 0, stream_of(ctx)>>>(
+      a ? streams : 1, points, in, out, dy, a, partial);
+  CUDA_CHECK_LAUNCH("per_sample_partials_kernel");
+  sum_partials_accumulate(ctx, static_cast<int>(blocks), partial, acc);
+}
+
 #define JETPINN_INSTANTIATE(T)                                                                                    \
   template void batch_grad_stats<T>(Context&, int, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*,      \
                                     const T*, const std::vector<std::ptrdiff_t>&, T*, T*, double*);              \
   template void batch_bias_stats<T>(Context&, std::ptrdiff_t, std::ptrdiff_t, const T*,                           \
                                     const std::vector<std::ptrdiff_t>&, T*, T*, double*);                         \
   template void per_sample_sq_norms<T>(Context&, int, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, const T*,   \
-                                       const T*, double*, double*);
+                                       const T*, double*, double*);                                              \
+  template void batch_grad_stats_accumulate<T>(Context&, int, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,    \
+                                               const T*, const T*, const std::vector<std::ptrdiff_t>&, T*, double*, \
+                                               double*);                                                          \
+  template void batch_bias_stats_accumulate<T>(Context&, std::ptrdiff_t, std::ptrdiff_t, const T*,                \
+                                               const std::vector<std::ptrdiff_t>&, T*, double*, double*);         \
+  template void per_sample_sq_norms_accumulate<T>(Context&, int, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,  \
+                                                  const T*, const T*, double*);
 JETPINN_INSTANTIATE(float)
 JETPINN_INSTANTIATE(double)
 

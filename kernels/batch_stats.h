@@ -29,6 +29,23 @@ template <class T>
 void batch_bias_stats(Context& ctx, std::ptrdiff_t points, std::ptrdiff_t out, const T* dy,
                       const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2);
 
+// BackendOps's contract (core/backend_ops.h): G (T, out x in) overwritten, s1 += sum_b c_b G_b and
+// s2 += sum_b (c_b G_b)^2 in double (accumulated across calls: the statistics of several loss terms add up).
+// The bias version's G_b are summed in double. Nothing is copied from the host (the split is a kernel
+// parameter), so both may be captured in a CUDA graph.
+template <class T>
+void batch_grad_stats_accumulate(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in,
+                                 std::ptrdiff_t out, const T* dy, const T* a, const std::vector<std::ptrdiff_t>& offsets,
+                                 T* G, double* s1, double* s2);
+template <class T>
+void batch_bias_stats_accumulate(Context& ctx, std::ptrdiff_t points, std::ptrdiff_t out, const T* dy,
+                                 const std::vector<std::ptrdiff_t>& offsets, T* G, double* s1, double* s2);
+// acc[0] += sum_i ||g_i||^2 (one deterministic reduction, no per-point buffer). a == nullptr: the bias, whose g_i
+// is the value-stream row dy[i] (streams is then ignored).
+template <class T>
+void per_sample_sq_norms_accumulate(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in,
+                                    std::ptrdiff_t out, const T* dy, const T* a, double* acc);
+
 // norms[i] = ||g_i||^2 for every point (P doubles); total (a device double, may be null) = their sum.
 template <class T>
 void per_sample_sq_norms(Context& ctx, int streams, std::ptrdiff_t points, std::ptrdiff_t in, std::ptrdiff_t out,

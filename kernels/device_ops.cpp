@@ -1,0 +1,337 @@
+// DeviceOps<T> (see device_ops.h): each BackendOps primitive forwarded to its launcher on the Context's stream.
+// Plain C++ (g++, C++20): the kernels are reached through host-only launcher headers; the CUDA runtime is used
+// directly only for copies and device properties. Graph capture goes through StepGraph (step_graph.h).
+// Compiled; NOT yet run on a device.
+#include "device_ops.h"
+
+#include <cstddef>
+#include <cstdio>
+#include <type_traits>
+
+#include "adam_device.h"
+#include "affine.h"
+#include "batch_stats.h"
+#include "cuda_check.h"
+#include "device_vector_ops.h"
+#include "elementwise.h"
+#include "jet_ops.h"
+#include "rba_loss.h"
+#include "reduce.h"
+#include "step_graph.h"
+#include "vector_ops.h"
+
+namespace jetpinn::cuda {
+
+// The device's Adam kernel reads core's AdamStepScalars through adam_rule.h's AdamScalars: same 8 doubles.
+static_assert(std::is_standard_layout_v<AdamStepScalars> && std::is_standard_layout_v<AdamScalars>);
+static_assert(sizeof(AdamStepScalars) == sizeof(AdamScalars) && sizeof(AdamScalars) == 8 * sizeof(double));
+static_assert(offsetof(AdamStepScalars, lr) == offsetof(AdamScalars, lr) &&
+              offsetof(AdamStepScalars, eps) == offsetof(AdamScalars, eps) &&
+              offsetof(AdamStepScalars, bc1) == offsetof(AdamScalars, bc1) &&
+              offsetof(AdamStepScalars, bc2) == offsetof(AdamScalars, bc2) &&
+              offsetof(AdamStepScalars, b1) == offsetof(AdamScalars, b1) &&
+              offsetof(AdamStepScalars, c1) == offsetof(AdamScalars, c1) &&
+              offsetof(AdamStepScalars, b2) == offsetof(AdamScalars, b2) &&
+              offsetof(AdamStepScalars, c2) == offsetof(AdamScalars, c2),
+              "AdamStepScalars (core/backend_ops.h) and AdamScalars (kernels/adam_rule.h) must share their layout");
+
+namespace {
+cudaStream_t stream_of(Context& ctx) { return static_cast<cudaStream_t>(ctx.stream()); }
+
+// Scratch reserved up front, so the reductions of an ordinary step never grow it (growth while capturing
+// invalidates the capture; see device_ops.h).
+constexpr std::size_t RESERVED_SCRATCH = std::size_t(1) << 20;
+
+std::string describe_device(int device) {
+  cudaDeviceProp p{};
+  CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  return "cuda:" + std::to_string(device) + " " + p.name + ", sm_" + std::to_string(p.major) + std::to_string(p.minor);
+}
+}  // namespace
+
+// The graph and the scratch address it was captured with (pimpl: StepGraph stays out of the header).
+template <class T>
+struct DeviceOps<T>::Capture {
+  StepGraph graph;
+  void* scratch = nullptr;
+  void* gemm_scratch = nullptr;
+};
+
+template <class T>
+DeviceOps<T>::DeviceOps(int device, GemmMath math)
+    : m_owned(std::make_unique<Context>(device, math)), m_ctx(m_owned.get()), m_capture(std::make_unique<Capture>()) {
+  m_name = describe_device(m_ctx->device());
+  m_ctx->scratch(RESERVED_SCRATCH);
+}
+
+template <class T>
+DeviceOps<T>::DeviceOps(Context& ctx) : m_ctx(&ctx), m_capture(std::make_unique<Capture>()) {
+  m_name = describe_device(m_ctx->device());
+  m_ctx->scratch(RESERVED_SCRATCH);
+}
+
+template <class T>
+DeviceOps<T>::~DeviceOps() {
+  try {
+    if (m_capture && !m_capture->graph.capturing()) m_capture->graph.reset();  // waits for a replay in flight
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "jetpinn: DeviceOps: %s\n", e.what());
+  }
+  m_capture.reset();  // StepGraph's destructor abandons an open capture
+}
+
+template <class T>
+void DeviceOps<T>::refuse_while_capturing(const char* what) const {
+  JETPINN_CHECK(!m_capture->graph.capturing(), "device ops: " << what << " while capturing a CUDA graph (a captured step "
+                                                                         "must not allocate, copy from the host or wait)");
+}
+
+template <class T>
+const typename DeviceOps<T>::Rules& DeviceOps<T>::rules_for(const StreamSet& s) {
+  std::size_t nu = 0, np = 0;
+  for (const auto& t : s.unary_program()) nu += t.size();
+  for (const auto& t : s.product_program()) np += t.size();
+  auto it = m_rules.find(&s);
+  if (it == m_rules.end() || it->second->streams != s.size() || it->second->unary_terms != nu ||
+      it->second->product_terms != np) {
+    auto r = std::make_unique<Rules>();
+    r->streams = s.size();
+    r->unary_terms = nu;
+    r->product_terms = np;
+    r->unary = flatten_unary(s);
+    r->product = flatten_product(s);
+    it = m_rules.insert_or_assign(&s, std::move(r)).first;
+  }
+  return *it->second;
+}
+
+// ---- memory ----
+
+template <class T>
+void* DeviceOps<T>::allocate(std::size_t bytes) {
+  refuse_while_capturing("allocate");
+  return m_ctx->pool().allocate(bytes == 0 ? 1 : bytes);  // never null: the contract's n > 0 and a harmless 0
+}
+template <class T>
+void DeviceOps<T>::release(void* p) {
+  m_ctx->pool().deallocate(p);  // stream order keeps queued users of p safe
+}
+template <class T>
+void DeviceOps<T>::upload(void* dst, const void* host, std::size_t bytes) {
+  refuse_while_capturing("upload");
+  if (bytes == 0) return;
+  // Pageable source: returns once the bytes are staged, so `host` may be reused right away.
+  CUDA_CHECK(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, stream_of(*m_ctx)));
+}
+template <class T>
+void DeviceOps<T>::download(void* host, const void* src, std::size_t bytes) {
+  refuse_while_capturing("download");
+  if (bytes == 0) return;
+  CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_of(*m_ctx)));
+  m_ctx->synchronize();
+}
+template <class T>
+void DeviceOps<T>::copy(void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0 || dst == src) return;
+  const char *d = static_cast<const char*>(dst), *s = static_cast<const char*>(src);
+  JETPINN_CHECK(d + bytes <= s || s + bytes <= d, "device ops: copy between overlapping ranges (" << bytes << " bytes)");
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(*m_ctx)));
+}
+template <class T>
+void DeviceOps<T>::synchronize() {
+  refuse_while_capturing("synchronize");
+  m_ctx->synchronize();
+}
+
+// ---- elementwise ----
+
+template <class T>
+void DeviceOps<T>::fill(Idx n, T value, T* y) {
+  cuda::fill<T>(*m_ctx, n, value, y);
+}
+template <class T>
+void DeviceOps<T>::axpy(Idx n, T alpha, const T* x, T* y) {
+  cuda::axpy<T>(*m_ctx, n, alpha, x, y);
+}
+template <class T>
+void DeviceOps<T>::scale(Idx n, T alpha, const T* x, T* y) {
+  cuda::scale<T>(*m_ctx, n, alpha, x, y);
+}
+template <class T>
+void DeviceOps<T>::add(Idx n, const T* a, const T* b, T* y) {
+  cuda::add<T>(*m_ctx, n, a, b, y);
+}
+template <class T>
+void DeviceOps<T>::sub(Idx n, const T* a, const T* b, T* y) {
+  cuda::sub<T>(*m_ctx, n, a, b, y);
+}
+template <class T>
+void DeviceOps<T>::add_constant(Idx n, T c, T* y) {
+  cuda::add_constant<T>(*m_ctx, n, c, y);
+}
+template <class T>
+void DeviceOps<T>::add_broadcast(Idx n, const T* s, double factor, T* y) {
+  cuda::add_broadcast<T>(*m_ctx, n, s, factor, y);
+}
+template <class T>
+void DeviceOps<T>::sum(Idx n, const T* x, double factor, T* out) {
+  cuda::sum_scaled<T>(*m_ctx, n, x, factor, out);
+}
+template <class T>
+void DeviceOps<T>::copy_cols(Idx rows, Idx cols, const T* src, Idx src_ld, T* dst, Idx dst_ld, bool accumulate) {
+  cuda::copy_cols<T>(*m_ctx, rows, cols, src, src_ld, dst, dst_ld, accumulate);
+}
+template <class T>
+void DeviceOps<T>::add_row_vector(Idx rows, Idx cols, const T* b, T* y) {
+  cuda::add_row_vector<T>(*m_ctx, rows, cols, b, y);
+}
+template <class T>
+void DeviceOps<T>::accumulate_double(Idx n, const T* x, double* y) {
+  cuda::accumulate_double<T>(*m_ctx, n, x, y);
+}
+
+// ---- affine maps, jets ----
+
+template <class T>
+void DeviceOps<T>::affine_forward(Idx rows, Idx points, Idx in, Idx out, const T* x, const T* W, const T* b, T* y) {
+  cuda::affine_forward<T>(*m_ctx, rows, points, in, out, x, W, b, y);
+}
+template <class T>
+void DeviceOps<T>::affine_backward(Idx rows, Idx points, Idx in, Idx out, const T* x, const T* W, const T* dy, T* dW,
+                                   T* db, T* dx) {
+  cuda::affine_backward<T>(*m_ctx, rows, points, in, out, x, W, dy, dW, db, dx);
+}
+
+template <class T>
+void DeviceOps<T>::unary_forward(const StreamSet& s, Activation a, int power, Idx n, const T* x, T* y) {
+  cuda::unary_jet_forward<T>(*m_ctx, rules_for(s).unary, a, power, n, x, y);
+}
+template <class T>
+void DeviceOps<T>::unary_backward(const StreamSet& s, Activation a, int power, Idx n, const T* x, const T* y,
+                                  const T* dy, T* dx) {
+  if (!dx) return;
+  cuda::unary_jet_backward<T>(*m_ctx, rules_for(s).unary, a, power, n, x, y, dy, dx);
+}
+template <class T>
+void DeviceOps<T>::product_forward(const StreamSet& s, Idx n, const T* u, const T* v, T* y) {
+  cuda::product_jet_forward<T>(*m_ctx, rules_for(s).product, n, u, v, y);
+}
+template <class T>
+void DeviceOps<T>::product_backward(const StreamSet& s, Idx n, const T* u, const T* v, const T* dy, T* du, T* dv) {
+  cuda::product_jet_backward<T>(*m_ctx, rules_for(s).product, n, u, v, dy, du, dv);
+}
+
+// ---- loss, optimiser, reductions ----
+
+template <class T>
+void DeviceOps<T>::rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
+                                   bool weighted, T* out, double* stats) {
+  RbaParams p;
+  p.eta = rule.eta;
+  p.gamma = rule.gamma;
+  p.minmax = rule.minmax;
+  p.init = first && rule.init_from_residual;
+  cuda::rba_mse_forward<T>(*m_ctx, P, k, r, lambda, p, update, weighted, out, stats);
+}
+template <class T>
+void DeviceOps<T>::rba_mse_backward(Idx P, Idx k, const T* r, const T* lambda, bool weighted, const T* dloss, T* dr) {
+  cuda::rba_mse_backward<T>(*m_ctx, P, k, r, lambda, weighted, dloss, dr);
+}
+
+template <class T>
+void DeviceOps<T>::adam(Idx n, const AdamStepScalars* s, const double* guard, int guards, T* p, const T* g, T* m,
+                        T* v) {
+  // A device pointer: only its value is converted here (the layouts are asserted equal above).
+  cuda::adam_update<T>(*m_ctx, n, reinterpret_cast<const AdamScalars*>(s), guard, guards, p, g, m, v);
+}
+template <class T>
+void DeviceOps<T>::count_nonfinite(Idx n, const T* x, double* out) {
+  cuda::count_nonfinite<T>(*m_ctx, n, x, out);
+}
+template <class T>
+void DeviceOps<T>::dot(Idx n, const T* x, const T* y, double* out) {
+  cuda::dot<T>(*m_ctx, n, x, y, out);
+}
+template <class T>
+void DeviceOps<T>::max_abs(Idx n, const T* x, double* out) {
+  cuda::max_abs<T>(*m_ctx, n, x, out);
+}
+
+// ---- gradient statistics ----
+
+template <class T>
+void DeviceOps<T>::affine_batch_stats(int S, Idx P, Idx in, Idx out, const T* dy, const T* a,
+                                      const std::vector<Idx>& offsets, T* G, double* s1, double* s2) {
+  cuda::batch_grad_stats_accumulate<T>(*m_ctx, S, P, in, out, dy, a, offsets, G, s1, s2);
+}
+template <class T>
+void DeviceOps<T>::bias_batch_stats(Idx P, Idx out, const T* dy, const std::vector<Idx>& offsets, T* G, double* s1,
+                                    double* s2) {
+  cuda::batch_bias_stats_accumulate<T>(*m_ctx, P, out, dy, offsets, G, s1, s2);
+}
+template <class T>
+void DeviceOps<T>::per_sample_sq_norms(int S, Idx P, Idx in, Idx out, const T* dy, const T* a, double* acc) {
+  cuda::per_sample_sq_norms_accumulate<T>(*m_ctx, S, P, in, out, dy, a, acc);
+}
+
+template <class T>
+std::shared_ptr<VectorOps<T>> DeviceOps<T>::vector_ops() {
+  return std::make_shared<DeviceVectorOps<T>>(*m_ctx);
+}
+
+// ---- CUDA graphs ----
+
+template <class T>
+void DeviceOps<T>::begin_capture() {
+  refuse_while_capturing("begin_capture");
+  m_capture->scratch = m_ctx->scratch(0);  // current blocks, no growth
+  m_capture->gemm_scratch = m_ctx->gemm_scratch(0);
+  m_capture->graph.begin_capture(*m_ctx);
+}
+template <class T>
+void DeviceOps<T>::end_capture() {
+  JETPINN_CHECK(m_capture->graph.capturing(), "device ops: end_capture without begin_capture");
+  m_capture->graph.end_capture();
+  if (m_ctx->scratch(0) != m_capture->scratch || m_ctx->gemm_scratch(0) != m_capture->gemm_scratch) {
+    m_capture->graph.reset();
+    JETPINN_CHECK(false, "device ops: the Context's scratch grew while capturing a CUDA graph, so the graph would use "
+                         "a freed block; run the step once eagerly before capturing it");
+  }
+}
+template <class T>
+void DeviceOps<T>::launch() {
+  refuse_while_capturing("launch");
+  JETPINN_CHECK(m_capture->graph.ready(), "device ops: launch before a completed capture");
+  JETPINN_CHECK(m_ctx->scratch(0) == m_capture->scratch && m_ctx->gemm_scratch(0) == m_capture->gemm_scratch,
+                "device ops: the Context's scratch grew since the graph was captured (a larger op ran eagerly), so "
+                "the graph would use a freed block; reset_capture() and capture again");
+  m_capture->graph.launch();
+}
+template <class T>
+void DeviceOps<T>::reset_capture() {
+  if (m_capture->graph.capturing()) {
+    try {
+      m_capture->graph.end_capture();  // abandon: the graph is dropped below
+    } catch (const Error&) {
+      // an invalidated capture: ended all the same, nothing to keep
+    }
+  }
+  m_capture->graph.reset();
+}
+
+template <class T>
+bool DeviceOps<T>::capturing() const {
+  return m_capture->graph.capturing();
+}
+
+template <class T>
+std::unique_ptr<BackendOps<T>> make_device_ops(int device, GemmMath math) {
+  return std::make_unique<DeviceOps<T>>(device, math);
+}
+
+template class DeviceOps<float>;
+template class DeviceOps<double>;
+template std::unique_ptr<BackendOps<float>> make_device_ops<float>(int, GemmMath);
+template std::unique_ptr<BackendOps<double>> make_device_ops<double>(int, GemmMath);
+
+}  // namespace jetpinn::cuda
