@@ -8,15 +8,21 @@
 // gradient) agrees with the CPU tape on the same weights and points, normwise relative error <= 1e-5 in float32
 // and 1e-12 in float64; the hidden-layer GEMM is checked on random inputs against Eigen. A failed check skips the
 // benchmark with the error. Built with the CUDA backend; with no device it prints why and exits 0.
+// Batch statistics (B = 100 batches): forward + backward with G, S1, S2 of every parameter, separate (fused
+// backward, then per-layer cuBLAS partials and combining kernels) vs fused into the backward kernel; checked
+// first: both variants' G against the gradient the CPU tape check passed, and their S1, S2 against each other
+// (two independent implementations) at the same tolerances. FLOP/s counts the forward + backward GEMM FLOPs only.
 // NOT yet run on a device.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <random>
 
 #include "affine.h"
+#include "batch_stats_rule.h"
 #include "cuda_device.h"
 #include "device_mlp.h"
 
@@ -131,6 +137,54 @@ void BM_mlp_forward_backward(benchmark::State& state) {
   state.counters["FLOP/s"] = benchmark::Counter(3 * s.forward_flop, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+constexpr int STATS_BATCHES = 100;
+
+// Both statistics paths on the same forward; G against the plain backward's gradient (checked against the CPU
+// tape first), S1 and S2 of the two paths against each other.
+template <class T>
+bool check_stats(benchmark::State& state, Setup<T>& s) {
+  if (!check_against_cpu(state, s, MlpPath::Fused, true)) return false;
+  const double tol = sizeof(T) == 4 ? 1e-5 : 1e-12;
+  const auto off = even_batches(POINTS, STATS_BATCHES);
+  s.dm.forward(s.x, MlpPath::Fused);
+  s.dm.zero_grad();
+  s.dm.backward(s.dy, MlpPath::Fused);
+  const std::vector<T> g = s.dm.grads().to_host();
+  std::vector<T> G[2], S1[2];
+  std::vector<double> S2[2];
+  for (int i = 0; i < 2; ++i) {
+    s.dm.backward_stats(s.dy, off, i == 0 ? StatsPath::Separate : StatsPath::Fused);
+    G[i] = s.dm.stats_g().to_host();
+    S1[i] = s.dm.stats_s1().to_host();
+    S2[i] = s.dm.stats_s2().to_host();
+  }
+  using V = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+  using VD = Eigen::Map<const Eigen::VectorXd>;
+  auto v = [](const std::vector<T>& a) { return V(a.data(), static_cast<Index>(a.size())); };
+  const double e = std::max({rel_err(v(G[0]), v(g)), rel_err(v(G[1]), v(g)), rel_err(v(S1[1]), v(S1[0])),
+                             rel_err(VD(S2[1].data(), static_cast<Index>(S2[1].size())),
+                                     VD(S2[0].data(), static_cast<Index>(S2[0].size())))});
+  state.counters["check_stats_rel_err"] = e;
+  if (!(e <= tol)) {
+    state.SkipWithError(("batch statistics disagree (separate vs fused vs the checked gradient): " + std::to_string(e)).c_str());
+    return false;
+  }
+  return true;
+}
+
+template <class T, StatsPath STATS>
+void BM_mlp_backward_stats(benchmark::State& state) {
+  Setup<T>& s = setup<T>();
+  if (!check_stats(state, s)) return;
+  const auto off = even_batches(POINTS, STATS_BATCHES);
+  timed(state, [&] {
+    s.dm.forward(s.x, MlpPath::Fused);
+    s.dm.zero_grad();
+    s.dm.backward_stats(s.dy, off, STATS);
+  });
+  state.counters["FLOP/s"] = benchmark::Counter(3 * s.forward_flop, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 template <class T>
 void BM_cublas_hidden_gemm(benchmark::State& state) {
   const Index R = 4 * POINTS;
@@ -157,11 +211,15 @@ BENCHMARK(BM_mlp_forward<float, MlpPath::Fused>)->UseManualTime()->Unit(benchmar
 BENCHMARK(BM_mlp_forward<float, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_mlp_forward_backward<float, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_mlp_forward_backward<float, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_backward_stats<float, StatsPath::Separate>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_backward_stats<float, StatsPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_cublas_hidden_gemm<float>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_mlp_forward<double, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_mlp_forward<double, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_mlp_forward_backward<double, MlpPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_mlp_forward_backward<double, MlpPath::Cublas>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_backward_stats<double, StatsPath::Separate>)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_mlp_backward_stats<double, StatsPath::Fused>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_cublas_hidden_gemm<double>)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace jetpinn::cuda {
 template <class T>
 DeviceMlp<T>::DeviceMlp(Context& ctx, const Mlp<T>& mlp, StreamSetPtr streams)
     : m_ctx(&ctx), m_streams(std::move(streams)), m_params(ctx), m_grads(ctx), m_y(ctx), m_z(ctx), m_h(ctx),
-      m_dz(ctx), m_dh(ctx) {
+      m_dz(ctx), m_dh(ctx), m_sg(ctx), m_ss1(ctx), m_ss2(ctx) {
   const MlpConfig& c = mlp.config();
   JETPINN_CHECK(!c.modified && c.fourier.empty(),
                 "DeviceMlp runs plain MLPs only so far (no modified MLP, no Fourier features); use the CPU backend");
@@ -149,6 +149,40 @@ void DeviceMlp<T>::weight_batch_stats(int layer, const std::vector<std::ptrdiff_
   JETPINN_CHECK(layer >= 0 && layer <= m_shape.depth, "weight_batch_stats: layer " << layer << " out of 0.." << m_shape.depth);
   batch_grad_stats<T>(*m_ctx, m_streams->size(), m_points, layer_in_dim(layer), layer_out_dim(layer), layer_adjoint(layer),
                       layer_input(layer), offsets, G, S1, S2);
+}
+
+template <class T>
+bool DeviceMlp<T>::fused_stats_supported(std::string* why) const {
+  return fused_mlp_stats_supported<T>(*m_ctx, m_shape, m_streams->size(), why);
+}
+
+template <class T>
+void DeviceMlp<T>::backward_stats(const DeviceTensor<T>& dy, const std::vector<std::ptrdiff_t>& offsets, StatsPath stats,
+                                  MlpPath path) {
+  JETPINN_CHECK(m_x, "DeviceMlp::backward_stats before forward");
+  const std::ptrdiff_t n = m_params.rows();
+  m_sg.resize(n, 1);
+  m_ss1.resize(n, 1);
+  m_ss2.resize(n, 1);
+  if (stats == StatsPath::Separate) {
+    backward(dy, path);
+    for (int l = 0; l <= m_shape.depth; ++l) {
+      const std::ptrdiff_t w = fused_w_offset(m_shape, l), b = fused_b_offset(m_shape, l);
+      weight_batch_stats(l, offsets, m_sg.data() + w, m_ss1.data() + w, m_ss2.data() + w);
+      batch_bias_stats<T>(*m_ctx, m_points, layer_out_dim(l), layer_adjoint(l), offsets, m_sg.data() + b,
+                          m_ss1.data() + b, m_ss2.data() + b);
+    }
+    return;
+  }
+  JETPINN_CHECK(dy.rows() == m_y.rows() && dy.cols() == m_y.cols(),
+                "DeviceMlp::backward_stats: adjoint must match the output (" << m_y.rows() << " x " << m_y.cols()
+                                                                             << "), got (" << dy.rows() << " x "
+                                                                             << dy.cols() << ")");
+  m_dy = &dy;
+  m_dz.resize(m_shape.depth * m_y.rows(), m_shape.width);
+  fused_mlp_backward_stats<T>(*m_ctx, m_shape, m_rules, m_points, m_params.data(), m_x->data(), dy.data(), m_z.data(),
+                              m_h.data(), m_dz.data(), offsets, m_sg.data(), m_ss1.data(), m_ss2.data());
+  axpy<T>(*m_ctx, n, T(1), m_sg.data(), m_grads.data());  // grads() += G, as backward() accumulates
 }
 
 template class DeviceMlp<float>;

@@ -15,6 +15,10 @@
 namespace jetpinn::cuda {
 
 enum class MlpPath { Fused, Cublas };
+// Batch statistics of a reverse sweep: Separate = backward, then per layer batch_grad_stats / batch_bias_stats
+// (cuBLAS partials and a combining kernel, a second pass over dz and h); Fused = fused_mlp_backward_stats (the
+// G_b formed inside the fused backward; widths <= 128, see fused_mlp_stats_supported).
+enum class StatsPath { Separate, Fused };
 
 template <class T>
 class DeviceMlp {
@@ -42,6 +46,17 @@ class DeviceMlp {
   // After backward: batch statistics of layer l's weight (G, S1: out x in, S2 double; see batch_stats.h).
   void weight_batch_stats(int layer, const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2);
 
+  // Reverse sweep with the batch statistics of every parameter entry (weights and biases, flat ParamStore
+  // order) over the B batches `offsets` (B + 1 entries from 0 to P): grads() += dL/dparams as backward() does,
+  // and stats_g() = that gradient (sum_b G_b), stats_s1() = sum_b c_b G_b, stats_s2() = sum_b (c_b G_b)^2.
+  // `path` is the backward used by StatsPath::Separate; StatsPath::Fused is one fused kernel.
+  void backward_stats(const DeviceTensor<T>& dy, const std::vector<std::ptrdiff_t>& offsets, StatsPath stats,
+                      MlpPath path = MlpPath::Fused);
+  bool fused_stats_supported(std::string* why = nullptr) const;
+  const DeviceTensor<T>& stats_g() const { return m_sg; }
+  const DeviceTensor<T>& stats_s1() const { return m_ss1; }
+  const DeviceTensor<double>& stats_s2() const { return m_ss2; }
+
   DeviceTensor<T>& params() { return m_params; }
   DeviceTensor<T>& grads() { return m_grads; }
   const DeviceTensor<T>& output() const { return m_y; }
@@ -59,6 +74,8 @@ class DeviceMlp {
   const DeviceTensor<T>* m_x = nullptr;
   const DeviceTensor<T>* m_dy = nullptr;
   DeviceTensor<T> m_params, m_grads, m_y, m_z, m_h, m_dz, m_dh;
+  DeviceTensor<T> m_sg, m_ss1;
+  DeviceTensor<double> m_ss2;
   const T* layer_input(int l) const;   // x for l = 0, else h_{l-1}
   const T* layer_adjoint(int l) const;  // dy for l = depth, else dz_l
   int layer_in_dim(int l) const { return l == 0 ? m_shape.inputs : m_shape.width; }

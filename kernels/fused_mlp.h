@@ -7,11 +7,16 @@
 //             writes every dz_l. The parameter gradients dW_l = dz_l^T h_{l-1}, db_l = colsum(dz_l value rows)
 //             are K = S*P reductions that cuBLAS does best: DeviceMlp (device_mlp.h) runs them from the saved
 //             buffers, and the batch statistics (batch_stats.h) use the same buffers.
+//   backward + statistics (fused_mlp_stats.cu): the same sweep with tiles aligned to B contiguous batches of the
+//             points; each tile forms every layer's dz_l^T h_{l-1} (and the bias's column sum) from the rows it
+//             holds in shared memory, so G_b, and from them G, S1 = sum c_b G_b, S2 = sum (c_b G_b)^2, come
+//             out of the one pass (definitions in batch_stats_rule.h).
 // Parameters: one flat buffer in Mlp<T>'s ParamStore order (layer0.W, layer0.b, layer1.W, ...).
 // Buffers z, h, dz: `depth` blocks of S*P x width each, block l at l*S*P*width. Compiled, not yet run on a device.
 #pragma once
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "device_context.h"
 #include "jet_rules.h"
@@ -44,5 +49,24 @@ void fused_mlp_forward(Context& ctx, const FusedMlpShape& s, const FlatRules& ru
 template <class T>
 void fused_mlp_backward(Context& ctx, const FusedMlpShape& s, const FlatRules& rules, std::ptrdiff_t points,
                         const T* params, const T* dy, const T* z, const T* h, T* dz);
+
+constexpr int FUSED_STATS_MAX_BATCHES = 256;
+
+// Whether fused_mlp_backward_stats takes this network (it needs one more tile of shared memory than the
+// backward: the layer inputs h_{l-1} beside the adjoints).
+template <class T>
+bool fused_mlp_stats_supported(Context& ctx, const FusedMlpShape& s, int streams, std::string* why);
+
+// fused_mlp_backward plus the batch statistics of every parameter entry, in the flat parameter order (layer0.W,
+// layer0.b, ...): G (T) = the full gradient dL/dparams = sum_b G_b, S1 (T) = sum_b c_b G_b, S2 (double) =
+// sum_b (c_b G_b)^2, c_b = P / n_b; all fused_param_count(s) entries, overwritten. x: the input jet (S*P x
+// inputs); offsets: B + 1 host entries from 0 to P, increasing (B <= FUSED_STATS_MAX_BATCHES); dz may be null
+// (not stored). Deterministic: each block owns a run of tiles of one batch and writes its own partial sums in
+// Context::scratch; a second kernel adds them per batch in a fixed order. Captured in a graph, the offsets
+// are frozen (they are a kernel parameter).
+template <class T>
+void fused_mlp_backward_stats(Context& ctx, const FusedMlpShape& s, const FlatRules& rules, std::ptrdiff_t points,
+                              const T* params, const T* x, const T* dy, const T* z, const T* h, T* dz,
+                              const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2);
 
 }  // namespace jetpinn::cuda
