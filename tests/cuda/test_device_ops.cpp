@@ -333,7 +333,7 @@ TEST_CASE_TEMPLATE("device ops: dot, max_abs and count_nonfinite match the host 
   }
 }
 
-TEST_CASE_TEMPLATE("device ops: batch statistics and per-sample norms match the host ops (accumulating s1, s2)", T,
+TEST_CASE_TEMPLATE("device ops: batch-gradient stats and per-sample norms match the host ops (accumulating s1, s2)", T,
                    float, double) {
   Ops<T> o;
   struct Shape {
