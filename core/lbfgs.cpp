@@ -1,5 +1,6 @@
 // L-BFGS iteration: two-loop direction, strong-Wolfe line search (bracket + cubic zoom), history upkeep,
-// checkpoint state. All reductions are sequential loops accumulated in double, so runs are reproducible.
+// checkpoint state. Every n-vector operation goes through m_ops (VectorOps<T>); HostVectorOps' reductions are
+// sequential loops accumulated in double, so host runs are reproducible bit for bit.
 #include "lbfgs.h"
 
 #include <algorithm>
@@ -9,27 +10,6 @@
 namespace jetpinn {
 
 namespace {
-
-template <class T>
-double dot(const std::vector<T>& a, const std::vector<T>& b) {
-  double sum = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-  return sum;
-}
-
-template <class T>
-double max_abs(const std::vector<T>& a) {
-  double m = 0;
-  for (T v : a) m = std::max(m, std::abs(static_cast<double>(v)));
-  return m;
-}
-
-template <class T>
-bool all_finite(const std::vector<T>& a) {
-  for (T v : a)
-    if (!std::isfinite(v)) return false;
-  return true;
-}
 
 // Minimiser of the cubic through (x1, f1, f1') and (x2, f2, f2'), clamped to [lo, hi] (PyTorch's
 // _cubic_interpolate). Falls back to the midpoint when the cubic has no minimiser or the data are not finite
@@ -47,6 +27,11 @@ double cubic_min(double x1, double f1, double g1, double x2, double f2, double g
   return std::min(std::max(pos, lo), hi);
 }
 
+// a * b rounded on its own. Out of line so that the caller's `c - product(a, b)` stays two roundings: g++
+// contracts a product used once by a subtraction in the same block into one FMA, and the two-loop recursion
+// computes alpha - rho y'd with rho y'd rounded first (as it always has; checkpoints continue bit for bit).
+[[gnu::noinline]] double product(double a, double b) { return a * b; }
+
 }  // namespace
 
 void LbfgsConfig::validate() const {
@@ -63,35 +48,54 @@ void LbfgsConfig::validate() const {
 }
 
 template <class T>
-Lbfgs<T>::Lbfgs(Index n, LbfgsConfig config) : m_config(config), m_n(n) {
+Lbfgs<T>::Lbfgs(Index n, LbfgsConfig config, std::shared_ptr<VectorOps<T>> ops)
+    : m_config(config), m_n(n), m_ops(std::move(ops)) {
   m_config.validate();
   JETPINN_CHECK(n >= 0, "L-BFGS needs a non-negative parameter count, got " << n);
-  const auto un = static_cast<std::size_t>(n);
-  m_st.g.assign(un, T(0));
-  m_x0.assign(un, T(0));
-  m_d.assign(un, T(0));
-  m_gt.assign(un, T(0));
-  m_gb[0].assign(un, T(0));
-  m_gb[1].assign(un, T(0));
+  if (!m_ops) m_ops = std::make_shared<HostVectorOps<T>>();
+  VectorOps<T>& v = *m_ops;
+  m_g = Buffer(v, n);
+  m_x0 = Buffer(v, n);
+  m_d = Buffer(v, n);
+  m_gt = Buffer(v, n);
+  m_gb[0] = Buffer(v, n);
+  m_gb[1] = Buffer(v, n);
+  m_sn = Buffer(v, n);
+  m_yn = Buffer(v, n);
 }
 
 template <class T>
 void Lbfgs<T>::clear_history() {
-  m_st.s.clear();
-  m_st.y.clear();
-  m_st.rho.clear();
-  m_st.h_diag = 1.0;
+  m_s.clear();
+  m_y.clear();
+  m_rho.clear();
+  m_h_diag = 1.0;
 }
 
 template <class T>
 void Lbfgs<T>::reset() {
   clear_history();
-  m_st.has_cache = false;
+  m_has_cache = false;
 }
 
 template <class T>
 LbfgsState<T> Lbfgs<T>::state() const {
-  return m_st;
+  LbfgsState<T> st;
+  const auto un = static_cast<std::size_t>(m_n);
+  auto download = [&](const Buffer& b) {
+    std::vector<T> h(un);
+    m_ops->download(m_n, b.data(), h.data());
+    return h;
+  };
+  for (const Buffer& b : m_s) st.s.push_back(download(b));
+  for (const Buffer& b : m_y) st.y.push_back(download(b));
+  st.rho = m_rho;
+  st.h_diag = m_h_diag;
+  st.has_cache = m_has_cache;
+  st.f = m_f;
+  st.g = download(m_g);
+  st.iteration = m_iteration;
+  return st;
 }
 
 template <class T>
@@ -115,38 +119,50 @@ void Lbfgs<T>::set_state(LbfgsState<T> st) {
                 "L-BFGS state: cached gradient has " << st.g.size() << " entries, expected " << m_n);
   JETPINN_CHECK(!st.has_cache || std::isfinite(st.f), "L-BFGS state: cached f is not finite (" << st.f << ")");
   JETPINN_CHECK(st.iteration >= 0, "L-BFGS state: iteration must be >= 0, got " << st.iteration);
-  m_st = std::move(st);
+  VectorOps<T>& v = *m_ops;
+  std::vector<Buffer> s, y;
+  for (std::size_t i = 0; i < k; ++i) {
+    s.emplace_back(v, m_n);
+    v.upload(m_n, st.s[i].data(), s.back().data());
+    y.emplace_back(v, m_n);
+    v.upload(m_n, st.y[i].data(), y.back().data());
+  }
+  v.upload(m_n, st.g.data(), m_g.data());
+  m_s = std::move(s);
+  m_y = std::move(y);
+  m_rho = std::move(st.rho);
+  m_h_diag = st.h_diag;
+  m_has_cache = st.has_cache;
+  m_f = st.f;
+  m_iteration = st.iteration;
 }
 
 template <class T>
 void Lbfgs<T>::direction() {
-  // Two-loop recursion: d = -H g with H0 = h_diag I (Nocedal & Wright Alg. 7.4).
-  const std::size_t k = m_st.s.size(), n = m_d.size();
-  for (std::size_t i = 0; i < n; ++i) m_d[i] = -m_st.g[i];
+  // Two-loop recursion: d = -H g with H0 = h_diag I (Nocedal & Wright Alg. 7.4). Scaling by -1 negates
+  // exactly, and d + (-a) y rounds like d - a y, so these are the bits of the loops written out.
+  VectorOps<T>& v = *m_ops;
+  const std::size_t k = m_s.size();
+  T* d = m_d.data();
+  v.scale(m_n, -1.0, m_g.data(), d);
   std::vector<double> alpha(k);
   for (std::size_t j = k; j-- > 0;) {
-    alpha[j] = m_st.rho[j] * dot(m_st.s[j], m_d);
-    const std::vector<T>& y = m_st.y[j];
-    for (std::size_t i = 0; i < n; ++i)
-      m_d[i] = static_cast<T>(static_cast<double>(m_d[i]) - alpha[j] * static_cast<double>(y[i]));
+    alpha[j] = m_rho[j] * v.dot(m_n, m_s[j].data(), d);
+    v.axpy(m_n, -alpha[j], m_y[j].data(), d);
   }
-  for (std::size_t i = 0; i < n; ++i) m_d[i] = static_cast<T>(m_st.h_diag * static_cast<double>(m_d[i]));
+  v.scale(m_n, m_h_diag, d, d);
   for (std::size_t j = 0; j < k; ++j) {
-    const double beta = m_st.rho[j] * dot(m_st.y[j], m_d);
-    const std::vector<T>& s = m_st.s[j];
-    for (std::size_t i = 0; i < n; ++i)
-      m_d[i] = static_cast<T>(static_cast<double>(m_d[i]) + (alpha[j] - beta) * static_cast<double>(s[i]));
+    const double beta = product(m_rho[j], v.dot(m_n, m_y[j].data(), d));
+    v.axpy(m_n, alpha[j] - beta, m_s[j].data(), d);
   }
 }
 
-// Not inlined: the accepted point is sometimes rebuilt after later trials, and one compiled body guarantees the
-// same bits as when it was evaluated (an inlined copy could be contracted to FMA differently).
+// x = x0 + t d as x = x0; x += t d. The accepted point is sometimes rebuilt after later trials; both ops have one
+// compiled body (out of line, behind the interface), so the rebuilt point has the bits it was evaluated at.
 template <class T>
-[[gnu::noinline]] void Lbfgs<T>::set_point(T* x, double t) const {
-  for (Index i = 0; i < m_n; ++i) {
-    const auto k = static_cast<std::size_t>(i);
-    x[i] = static_cast<T>(static_cast<double>(m_x0[k]) + t * static_cast<double>(m_d[k]));
-  }
+void Lbfgs<T>::set_point(T* x, double t) {
+  m_ops->copy(m_n, m_x0.data(), x);
+  m_ops->axpy(m_n, t, m_d.data(), x);
 }
 
 template <class T>
@@ -168,7 +184,7 @@ typename Lbfgs<T>::Trial Lbfgs<T>::line_search(const Objective& fn, T* x, double
     Trial r;
     r.t = step;
     r.f = evaluate(fn, x, step, evals);
-    r.gtd = dot(m_gt, m_d);
+    r.gtd = m_ops->dot(m_n, m_gt.data(), m_d.data());
     ++ls;
     return r;
   };
@@ -179,7 +195,7 @@ typename Lbfgs<T>::Trial Lbfgs<T>::line_search(const Objective& fn, T* x, double
 
   // Bracketing (Alg. 3.5). prev's gradient lives in m_gb[0]; the newest trial's in m_gt.
   Trial prev{0.0, f0, gtd0};
-  std::copy(m_st.g.begin(), m_st.g.end(), m_gb[0].begin());
+  m_ops->copy(m_n, m_g.data(), m_gb[0].data());
   Trial cur = trial(t);
   Trial b[2];
   int lo = 0;
@@ -217,7 +233,7 @@ typename Lbfgs<T>::Trial Lbfgs<T>::line_search(const Objective& fn, T* x, double
 
   // Zoom (Alg. 3.6) with cubic interpolation and PyTorch's guard against steps hugging a bracket end.
   // Invariants: b[lo] satisfies Armijo (or is t = 0) with the lowest f of such trials; gtd(lo) (b[hi].t - b[lo].t) < 0.
-  const double d_norm = max_abs(m_d);
+  const double d_norm = m_ops->max_abs(m_n, m_d.data());
   bool insufficient = false;
   while (ls < max_evals) {
     const int hi = 1 - lo;
@@ -259,29 +275,29 @@ typename Lbfgs<T>::Trial Lbfgs<T>::line_search(const Objective& fn, T* x, double
 }
 
 template <class T>
-void Lbfgs<T>::push_pair(const T* x, const std::vector<T>& g_new) {
-  const auto un = static_cast<std::size_t>(m_n);
-  m_sn.resize(un);
-  m_yn.resize(un);
-  for (std::size_t i = 0; i < un; ++i) {
-    m_sn[i] = static_cast<T>(x[i] - m_x0[i]);  // the step actually taken, rounding included
-    m_yn[i] = static_cast<T>(g_new[i] - m_st.g[i]);
-  }
-  const double ys = dot(m_sn, m_yn), ss = dot(m_sn, m_sn), yy = dot(m_yn, m_yn);
+void Lbfgs<T>::push_pair(const T* x, const T* g_new) {
+  VectorOps<T>& v = *m_ops;
+  v.sub(m_n, x, m_x0.data(), m_sn.data());  // the step actually taken, rounding included
+  v.sub(m_n, g_new, m_g.data(), m_yn.data());
+  const double ys = v.dot(m_n, m_sn.data(), m_yn.data()), ss = v.dot(m_n, m_sn.data(), m_sn.data()),
+               yy = v.dot(m_n, m_yn.data(), m_yn.data());
   // Curvature guard, scale-free: without s'y > 0 the BFGS update would not stay positive definite.
   if (!(ys > 1e-10 * std::sqrt(ss) * std::sqrt(yy)) || !std::isfinite(ys) || !(yy > 0)) return;
-  std::vector<T> spare_s, spare_y;  // the evicted pair's buffers become the next candidates: no allocation
-  if (m_st.s.size() == static_cast<std::size_t>(m_config.history)) {
-    spare_s = std::move(m_st.s.front());
-    spare_y = std::move(m_st.y.front());
-    m_st.s.erase(m_st.s.begin());
-    m_st.y.erase(m_st.y.begin());
-    m_st.rho.erase(m_st.rho.begin());
+  Buffer spare_s, spare_y;  // the evicted pair's buffers become the next candidates: no allocation
+  if (m_s.size() == static_cast<std::size_t>(m_config.history)) {
+    spare_s = std::move(m_s.front());
+    spare_y = std::move(m_y.front());
+    m_s.erase(m_s.begin());
+    m_y.erase(m_y.begin());
+    m_rho.erase(m_rho.begin());
+  } else {
+    spare_s = Buffer(v, m_n);
+    spare_y = Buffer(v, m_n);
   }
-  m_st.s.push_back(std::move(m_sn));
-  m_st.y.push_back(std::move(m_yn));
-  m_st.rho.push_back(1.0 / ys);
-  m_st.h_diag = ys / yy;
+  m_s.push_back(std::move(m_sn));
+  m_y.push_back(std::move(m_yn));
+  m_rho.push_back(1.0 / ys);
+  m_h_diag = ys / yy;
   m_sn = std::move(spare_s);
   m_yn = std::move(spare_y);
 }
@@ -290,32 +306,33 @@ template <class T>
 LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
   JETPINN_CHECK(m_n == 0 || x, "L-BFGS iterate: null parameter pointer");
   JETPINN_CHECK(static_cast<bool>(fn), "L-BFGS iterate: empty objective");
+  VectorOps<T>& v = *m_ops;
   LbfgsStatus out;
-  if (!m_st.has_cache) {
-    m_st.f = fn(x, m_st.g.data());
+  if (!m_has_cache) {
+    m_f = fn(x, m_g.data());
     ++out.evals;
-    JETPINN_CHECK(std::isfinite(m_st.f) && all_finite(m_st.g),
-                  "L-BFGS: objective or gradient is not finite at the starting point (f = " << m_st.f << ")");
-    m_st.has_cache = true;
+    JETPINN_CHECK(std::isfinite(m_f) && v.all_finite(m_n, m_g.data()),
+                  "L-BFGS: objective or gradient is not finite at the starting point (f = " << m_f << ")");
+    m_has_cache = true;
   }
-  out.f = m_st.f;
-  out.grad_inf = max_abs(m_st.g);
-  out.iteration = m_st.iteration;
+  out.f = m_f;
+  out.grad_inf = v.max_abs(m_n, m_g.data());
+  out.iteration = m_iteration;
   if (out.grad_inf <= m_config.tolerance_grad) {
     out.converged = true;
     return out;
   }
-  out.iteration = ++m_st.iteration;
+  out.iteration = ++m_iteration;
 
   direction();
-  double gtd = dot(m_st.g, m_d);
-  if (!(gtd < 0) && !m_st.s.empty()) {  // the history no longer describes a positive-definite model
+  double gtd = v.dot(m_n, m_g.data(), m_d.data());
+  if (!(gtd < 0) && !m_s.empty()) {  // the history no longer describes a positive-definite model
     clear_history();
     out.restarted = true;
     direction();
-    gtd = dot(m_st.g, m_d);
+    gtd = v.dot(m_n, m_g.data(), m_d.data());
   }
-  const bool steepest = m_st.s.empty();
+  const bool steepest = m_s.empty();
   if (!(gtd < 0)) {  // -g itself is no descent direction: g underflows; nothing to do
     out.stalled = true;
     return out;
@@ -323,17 +340,16 @@ LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
   double t = m_config.lr;
   if (steepest) {
     // Raw -g carries no curvature scale: start from a step of length <= lr in the l1 sense (PyTorch's rule).
-    double l1 = 0;
-    for (T v : m_st.g) l1 += std::abs(static_cast<double>(v));
+    const double l1 = v.asum(m_n, m_g.data());
     t = std::min(1.0, 1.0 / l1) * m_config.lr;
   }
 
-  std::copy(x, x + m_n, m_x0.begin());
+  v.copy(m_n, x, m_x0.data());
   bool wolfe = false;
-  const Trial acc = line_search(fn, x, t, m_st.f, gtd, out.evals, wolfe);
+  const Trial acc = line_search(fn, x, t, m_f, gtd, out.evals, wolfe);
   out.line_search_failed = !wolfe;
   if (acc.t == 0) {  // no trial satisfied even sufficient decrease: stay at x0
-    std::copy(m_x0.begin(), m_x0.end(), x);
+    v.copy(m_n, m_x0.data(), x);
     if (steepest) {
       out.stalled = true;
     } else {
@@ -344,17 +360,14 @@ LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
   }
   set_point(x, acc.t);  // the exact point acc was evaluated at (x may hold a later trial)
 
-  push_pair(x, m_gb[0]);
-  double max_step = 0;
-  for (Index i = 0; i < m_n; ++i)
-    max_step = std::max(max_step, std::abs(static_cast<double>(x[i]) -
-                                           static_cast<double>(m_x0[static_cast<std::size_t>(i)])));
-  const double f_old = m_st.f;
-  std::swap(m_st.g, m_gb[0]);
-  m_st.f = acc.f;
+  push_pair(x, m_gb[0].data());
+  const double max_step = v.max_abs_diff(m_n, x, m_x0.data());
+  const double f_old = m_f;
+  m_g.swap(m_gb[0]);
+  m_f = acc.f;
 
-  out.f = m_st.f;
-  out.grad_inf = max_abs(m_st.g);
+  out.f = m_f;
+  out.grad_inf = v.max_abs(m_n, m_g.data());
   out.step = acc.t;
   out.converged = out.grad_inf <= m_config.tolerance_grad || std::abs(out.f - f_old) < m_config.tolerance_change ||
                   max_step <= m_config.tolerance_change;

@@ -4,10 +4,14 @@
 // cubic interpolation (Nocedal & Wright Alg. 3.5/3.6, the scheme of PyTorch's _strong_wolfe). f and g of the
 // current x are cached between calls, so an iteration costs only its line-search evaluations. The full state
 // (history, cached f/g, counters) can be saved and restored, and a restored run continues bit for bit.
+// Every n-vector (x, g, d, the history) lives in the memory of a VectorOps<T> (lbfgs_vectors.h): the host by
+// default, or a device (kernels/lbfgs_device.h), where only scalars (dots, norms) come back to the host.
 #pragma once
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "lbfgs_vectors.h"
 #include "tensor.h"
 
 namespace jetpinn {
@@ -53,45 +57,57 @@ class Lbfgs {
  public:
   // f(x) returned, gradient written to grad (n entries). x is always the caller's buffer from iterate(),
   // holding the trial point, so an objective that reads the parameters from elsewhere (the same buffer) works.
+  // x and grad are in the VectorOps' memory (device pointers for a device VectorOps).
   using Objective = std::function<double(const T* x, T* grad)>;
 
-  explicit Lbfgs(Index n, LbfgsConfig config = {});
+  // ops: where the vectors live and how they are combined; nullptr: HostVectorOps<T>.
+  explicit Lbfgs(Index n, LbfgsConfig config = {}, std::shared_ptr<VectorOps<T>> ops = nullptr);
 
   Index size() const { return m_n; }
   const LbfgsConfig& config() const { return m_config; }
 
-  // One iteration from x (n entries), updated in place to the accepted point. Throws if f or g at the starting
-  // point is not finite. A converged x (max |g| <= tolerance_grad) is returned untouched with converged set.
-  // If fn throws, x holds the trial point it was called at: restore x and the state from a checkpoint.
+  // One iteration from x (n entries, in the VectorOps' memory), updated in place to the accepted point. Throws
+  // if f or g at the starting point is not finite. A converged x (max |g| <= tolerance_grad) is returned
+  // untouched with converged set. If fn throws, x holds the trial point it was called at: restore x and the
+  // state from a checkpoint.
   LbfgsStatus iterate(const Objective& fn, T* x);
 
   // Drops the history and the cached f/g: call after x was changed outside (e.g. by Adam before switching).
   void reset();
 
-  LbfgsState<T> state() const;
+  LbfgsState<T> state() const;  // copies the vectors to the host
   // Throws unless the pair counts agree, are <= history, every vector holds size() entries, rho and h_diag are
   // finite and positive, and iteration >= 0.
   void set_state(LbfgsState<T> state);
 
  private:
+  using Buffer = VectorBuffer<T>;
   struct Trial {  // one evaluated point of a line search; g is in m_gb[slot]
     double t = 0, f = 0, gtd = 0;
   };
 
   LbfgsConfig m_config;
   Index m_n = 0;
-  LbfgsState<T> m_st;
-  std::vector<T> m_x0, m_d, m_gt, m_gb[2];  // start point, direction, trial gradient, bracket gradients
-  std::vector<T> m_sn, m_yn;                // the candidate pair before the curvature guard
+  std::shared_ptr<VectorOps<T>> m_ops;  // declared before the buffers: released after them
+  // The state of LbfgsState<T>, its vectors in the ops' memory.
+  std::vector<Buffer> m_s, m_y;  // oldest pair first
+  std::vector<double> m_rho;
+  double m_h_diag = 1.0;
+  bool m_has_cache = false;
+  double m_f = 0;
+  Buffer m_g;
+  long m_iteration = 0;
+  Buffer m_x0, m_d, m_gt, m_gb[2];  // start point, direction, trial gradient, bracket gradients
+  Buffer m_sn, m_yn;                // the candidate pair before the curvature guard
 
   void clear_history();
   void direction();  // m_d = -H g from the history
   double evaluate(const Objective& fn, T* x, double t, int& evals);  // x = x0 + t d; f; gradient into m_gt
-  void set_point(T* x, double t) const;
+  void set_point(T* x, double t);
   // Strong-Wolfe search along m_d from x0; leaves the accepted trial's gradient in m_gb[0]. Returns the trial
   // and whether it satisfies strong Wolfe.
   Trial line_search(const Objective& fn, T* x, double t, double f0, double gtd0, int& evals, bool& wolfe);
-  void push_pair(const T* x, const std::vector<T>& g_new);
+  void push_pair(const T* x, const T* g_new);
 };
 
 }  // namespace jetpinn
