@@ -106,32 +106,40 @@ template <class T>
 GradSnr GradStats<T>::finish(const ParamStore<T>& params) {
   JETPINN_CHECK(m_active, "gradient statistics: finish() without begin()");
   m_active = false;
+  return grad_snr_from_sums(params, params.grads(), m_c, m_points, m_s1.data(), m_s2.data(), m_r.data(), m_sq.data(),
+                            m_seen);
+}
+
+template <class T>
+GradSnr grad_snr_from_sums(const ParamStore<T>& params, const T* grads, const GradStatsConfig& c, Index points,
+                           const double* s1, const double* s2, const double* rsum, const double* sq,
+                           const std::vector<char>& seen) {
   GradSnr out;
-  JETPINN_CHECK(m_points > 0, "gradient statistics: no batched layer was seen in the sweep");
-  const double N = static_cast<double>(m_points);
-  const double B = m_c.per_sample ? N : static_cast<double>(m_c.batches);
+  JETPINN_CHECK(points > 0, "gradient statistics: no batched layer was seen in the sweep");
+  const double N = static_cast<double>(points);
+  const double B = c.per_sample ? N : static_cast<double>(c.batches);
   out.batches = static_cast<int>(B);
   double mu2 = 0, var2 = 0;
   for (int p = 0; p < params.count(); ++p) {
     const ParamInfo& info = params.info(p);
-    if (!m_seen[static_cast<std::size_t>(p)] || (info.is_bias && !m_c.include_biases)) continue;
-    const T* g = params.grads() + info.offset;
+    if (!seen[static_cast<std::size_t>(p)] || (info.is_bias && !c.include_biases)) continue;
+    const T* g = grads + info.offset;
     double m2 = 0, v2 = 0;
-    if (m_c.per_sample) {
+    if (c.per_sample) {
       double r2 = 0;
       for (Index e = 0; e < info.size(); ++e) {
-        const double gv = static_cast<double>(g[e]), r = m_r[static_cast<std::size_t>(info.offset + e)];
+        const double gv = static_cast<double>(g[e]), r = rsum[static_cast<std::size_t>(info.offset + e)];
         m2 += gv * gv;
         r2 += r * r;
       }
-      v2 = std::max(0.0, N * m_sq[static_cast<std::size_t>(p)] - r2);
+      v2 = std::max(0.0, N * sq[static_cast<std::size_t>(p)] - r2);
     } else {
       for (Index e = 0; e < info.size(); ++e) {
         const auto k = static_cast<std::size_t>(info.offset + e);
-        const double mean_res = m_s1[k] / B;
-        const double mu = mean_res + (static_cast<double>(g[e]) - m_r[k]);  // + the shared boundary part
+        const double mean_res = s1[k] / B;
+        const double mu = mean_res + (static_cast<double>(g[e]) - rsum[k]);  // + the shared boundary part
         m2 += mu * mu;
-        v2 += std::max(0.0, m_s2[k] / B - mean_res * mean_res);
+        v2 += std::max(0.0, s2[k] / B - mean_res * mean_res);
       }
     }
     out.layers.push_back(info.name);
@@ -149,5 +157,11 @@ GradSnr GradStats<T>::finish(const ParamStore<T>& params) {
 
 template class GradStats<float>;
 template class GradStats<double>;
+template GradSnr grad_snr_from_sums<float>(const ParamStore<float>&, const float*, const GradStatsConfig&, Index,
+                                           const double*, const double*, const double*, const double*,
+                                           const std::vector<char>&);
+template GradSnr grad_snr_from_sums<double>(const ParamStore<double>&, const double*, const GradStatsConfig&, Index,
+                                            const double*, const double*, const double*, const double*,
+                                            const std::vector<char>&);
 
 }  // namespace jetpinn

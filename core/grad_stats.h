@@ -60,6 +60,14 @@ class GradStats {
   void add_difference(Index offset, const T* after, const T* before, Index n);
 };
 
+// The statistics from the accumulated sums (finish() and the Backend share it): grads is the full gradient;
+// s1, s2, r per flat parameter entry (s1, s2 unused per-sample), sq per parameter (per-sample only); seen: per
+// parameter, touched by a batched node; points: N.
+template <class T>
+GradSnr grad_snr_from_sums(const ParamStore<T>& params, const T* grads, const GradStatsConfig& c, Index points,
+                           const double* s1, const double* s2, const double* r, const double* sq,
+                           const std::vector<char>& seen);
+
 // Paper cadence: every 10 steps below step 300, then every 100; or every `every` steps when every > 0.
 inline bool diagnostics_due(long step, long every) {
   if (every > 0) return step % every == 0;

@@ -3,11 +3,14 @@
 // recorded. backward(loss) walks the record in reverse, accumulating (+=) adjoints of every stream, and adds
 // parameter gradients into the ParamStore's flat gradient (call params.zero_grad() first).
 // reset() starts a new record but keeps every node's buffers, so a training step allocates nothing once warm.
+// With a Backend (backend.h) set, the tape records the same nodes (shapes, checks) but the backend holds their
+// values and adjoints in its memory (a CUDA device) and runs each op; value() then downloads on demand.
 #pragma once
 #include <deque>
 #include <string>
 
 #include "activations.h"
+#include "backend_ops.h"
 #include "grad_stats.h"
 #include "params.h"
 #include "streams.h"
@@ -16,7 +19,7 @@
 namespace jetpinn {
 
 enum class Op { Input, Constant, Affine, LinearConst, Unary, Add, Sub, Mul, Scale, AddScalar, Component, SliceCols,
-                ConcatCols, Sum, Mean };
+                ConcatCols, Sum, Mean, RbaMse };
 
 template <class T>
 struct Node {
@@ -29,11 +32,20 @@ struct Node {
   Index i0 = 0, i1 = 0;        // Component: stream; SliceCols: [i0, i1)
   StreamSetPtr streams;
   Index points = 0;
+  Index rows = 0, cols = 0;    // the value's shape (streams * points x cols), also when a backend holds it
   bool needs_grad = false;
   bool batched = false;        // Affine: part of the batched collocation term (gradient statistics)
   Tensor<T> value, grad;
   RowMat<T> cmat;              // LinearConst: fixed matrix (out x in)
+  const T* src = nullptr;      // Input, Constant: the host data while the op is recorded (for a backend)
+  T* lambda = nullptr;         // RbaMse: the multipliers, in the tape's memory (host, or the backend's)
+  RbaRule rule;                // RbaMse
+  bool update = false, first = false, weighted = false;  // RbaMse
+  double stats[2] = {0, 0};    // RbaMse on the host: loss, mean(r^2)
 };
+
+template <class T>
+class Backend;
 
 template <class T>
 class Tape;
@@ -53,10 +65,10 @@ class Var {
   Tape<T>& tape() const { return *m_tape; }
   int id() const { return m_id; }
   const Node<T>& node() const;
-  const Tensor<T>& value() const { return node().value; }
+  const Tensor<T>& value() const { return m_tape->value(m_id); }
   const StreamSet& streams() const { return *node().streams; }
   Index points() const { return node().points; }
-  Index cols() const { return node().value.cols(); }
+  Index cols() const { return node().cols; }
   // One derivative stream as a plain (value-only) tensor of points x cols: u.d("xx"), u.d("lap").
   Var d(const std::string& stream) const;
   Var col(Index c) const;  // one output column, all streams
@@ -72,10 +84,16 @@ class Tape {
   explicit Tape(ParamStore<T>* params = nullptr) : m_params(params) {}
   void set_params(ParamStore<T>* params) { m_params = params; }
   ParamStore<T>* params() const { return m_params; }
+  // Run every op on `backend` (null: on the host). Set before recording.
+  void set_backend(Backend<T>* backend) { m_backend = backend; }
+  Backend<T>* backend() const { return m_backend; }
 
   void reset() { m_count = 0; }
   int size() const { return m_count; }
   const Node<T>& node(int id) const { return m_nodes[static_cast<std::size_t>(id)]; }
+  Node<T>& mutable_node(int id) { return m_nodes[static_cast<std::size_t>(id)]; }
+  // A node's value on the host (downloaded from the backend when there is one).
+  const Tensor<T>& value(int id);
 
   // Leaves. input(): points (P x d) seeded as a jet of the inputs (u = x, u_(i) = e_i, higher streams 0).
   Var<T> input(ConstMatView<T> points, StreamSetPtr streams);
@@ -98,6 +116,10 @@ class Tape {
   Var<T> concat_cols(Var<T> a, Var<T> b);
   Var<T> sum(Var<T> x);   // plain tensor -> 1 x 1
   Var<T> mean(Var<T> x);  // plain tensor -> 1 x 1
+  // RBA update and loss of a plain P x k residual in one op (backend_ops.h's RbaRule): updates `lambda` (P x k,
+  // in this tape's memory) when `update`, returns mean((lambda r)^2) (weighted) or mean(r^2) as 1 x 1.
+  // stats(): that loss and mean(r^2), in double.
+  Var<T> rba_mse(Var<T> r, T* lambda, const RbaRule& rule, bool update, bool first, bool weighted);
 
   // Reverse sweep from a 1 x 1 loss.
   void backward(Var<T> loss);
@@ -109,6 +131,7 @@ class Tape {
 
  private:
   ParamStore<T>* m_params = nullptr;
+  Backend<T>* m_backend = nullptr;
   GradStats<T>* m_stats = nullptr;
   bool m_batched = false;
   std::deque<Node<T>> m_nodes;  // deque: references stay valid as nodes are appended
@@ -121,6 +144,7 @@ class Tape {
   void check_same(const Node<T>& a, const Node<T>& b, const char* what) const;
   void check_plain(const Node<T>& x, const char* what) const;
   void backward_node(Node<T>& n);
+  Var<T> run(Node<T>& n);  // computes a freshly set-up node (host or backend) and returns its handle
 };
 
 template <class T>

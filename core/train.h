@@ -7,6 +7,11 @@
 // the same reverse sweep (the collocation term's affine layers are batched, see grad_stats.h), then the Adam SNR,
 // the homogeneity of the RBA multipliers and of |r|, and the phase detector's verdict.
 // save()/load() carry everything a bit-identical resume needs.
+// With a Backend (set_backend), the same step runs in the backend's memory (a CUDA device): parameters, Adam's
+// moments, the RBA multipliers and L-BFGS's vectors live there; each residual's RBA update and loss is one fused
+// op (Tape::rba_mse); a step reads back only its scalars (losses, non-finite counts). Once warm, plain Adam
+// steps can be replayed as one captured graph (TrainOptions::graph). Host copies (parameters, multipliers,
+// residuals) are refreshed on demand: sync_host(), lambda(), residual(), save().
 #pragma once
 #include <memory>
 #include <optional>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "adam.h"
+#include "backend.h"
 #include "checkpoint.h"
 #include "grad_stats.h"
 #include "lbfgs.h"
@@ -62,6 +68,7 @@ struct TrainOptions {
   long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
   DiagnosticsOptions diagnostics;
   NanInjection inject_nan;
+  bool graph = true;  // with a backend: replay plain Adam steps as one captured graph once shapes are fixed
 };
 
 struct StepStats {
@@ -82,11 +89,17 @@ class Trainer {
   StepStats step();
   long steps_done() const { return m_step; }
   const std::vector<Term<T>>& terms() const { return m_terms; }
-  const RowMat<T>& lambda(std::size_t term) const { return m_lambda[term]; }
+  const RowMat<T>& lambda(std::size_t term) const {
+    pull_lambda();
+    return m_lambda[term];
+  }
   const Adam<T>& adam() const { return m_adam; }
   const PhaseDetector& phases() const { return m_phases; }
   // The last evaluation's residual of a term (P x k), before RBA weighting.
-  const RowMat<T>& residual(std::size_t term) const { return m_residual[term]; }
+  const RowMat<T>& residual(std::size_t term) const {
+    pull_residuals();
+    return m_residual[term];
+  }
   // Gradient statistics at the current parameters (nothing updated; the gradient is left in the store).
   GradSnr gradient_stats(const GradStatsConfig& config);
   const TrainOptions& options() const { return m_opt; }
@@ -98,6 +111,13 @@ class Trainer {
   void save(Checkpoint& c) const;
   void load(const Checkpoint& c);
 
+  // Run from now on in `backend`'s memory (parameters, moments, multipliers and L-BFGS state move there).
+  void set_backend(std::shared_ptr<Backend<T>> backend);
+  Backend<T>* backend() const { return m_backend.get(); }
+  // Copy the backend's parameters into the network (nothing to do on the host).
+  void sync_host() const;
+  long graph_launches() const { return m_graph_launches; }
+
  private:
   Mlp<T>& m_net;
   std::vector<Term<T>> m_terms;
@@ -106,13 +126,35 @@ class Trainer {
   Tape<T> m_tape;
   Adam<T> m_adam;
   std::unique_ptr<Lbfgs<T>> m_lbfgs;
-  std::vector<RowMat<T>> m_lambda;  // per term (empty unless is_pde)
-  std::vector<RowMat<T>> m_residual;
+  mutable std::vector<RowMat<T>> m_lambda;  // per term (empty unless is_pde); with a backend, a host copy
+  mutable std::vector<RowMat<T>> m_residual;
   GradStats<T> m_grad_stats;
   PhaseDetector m_phases;
   long m_step = 0, m_rba_updates = 0, m_injected = 0;
   std::vector<double> m_term_mse;
   double evaluate(bool update_rba, const GradStatsConfig* stats = nullptr, GradSnr* snr = nullptr);
+  // The backend path.
+  std::shared_ptr<Backend<T>> m_backend;
+  std::shared_ptr<VectorOps<T>> m_vectors;
+  mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
+  std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation
+  std::vector<int> m_residual_node;   // per term: the residual's tape node in the last evaluation
+  std::vector<double> m_scalars;      // host copy of the step's scalar block
+  long m_adam_t = 0;                  // Adam's step count with a backend (the moments live there)
+  bool m_graph_ready = false;
+  long m_graph_allocations = 0;
+  long m_graph_launches = 0;
+  void pull_lambda() const;
+  void pull_residuals() const;
+  void push_state();  // host state (parameters, moments, multipliers) -> backend
+  // Queues one evaluation on the backend (no download); the scalar block gets each term's (loss, mse).
+  void record_backend_evaluation(bool update_rba, bool first_update, const GradStatsConfig* stats);
+  double backend_objective(GradSnr* snr, bool stats);  // after the download: the loss; term MSEs set
+  StepStats backend_step();
+  int m_loss_node = -1;
+  void queue_checks(int loss_node);  // the non-finite counts of the scalar block
+  int guard_count() const { return static_cast<int>(m_terms.size()) + 2; }
+  int scalar_count() const { return 3 * static_cast<int>(m_terms.size()) + 2; }
   StepDiagnostics measure(const GradSnr& snr);
   void sample(std::size_t t);
 };

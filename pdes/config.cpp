@@ -27,6 +27,9 @@ Json common_defaults() {
       {"train",
        {{"iters", 1000}, {"seed", 0}, {"log_every", 100}, {"eval_every", 500}, {"checkpoint_every", 1000},
         {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0},
+        // CUDA backend: device index, float32 GEMM arithmetic ("fp32": pedantic FP32; "tf32": TF32 tensor cores;
+        // "3xtf32": error-compensated TF32, float32 accuracy), and graph replay of plain Adam steps.
+        {"device", 0}, {"gemm", "fp32"}, {"cuda_graph", true},
         // A NaN/Inf step: "stop" (keep the last checkpoint, exit 1) or "rollback" (reload it, halve optim.lr).
         {"on_nan", "stop"}, {"max_rollbacks", 3}}},
       // Training-dynamics diagnostics (core/train.h): every: 0 is the paper's cadence (10 below step 300, then 100).
@@ -223,6 +226,12 @@ void validate_config(const Json& cfg) {
   const std::string precision = cfg.at("train").at("precision"), backend = cfg.at("train").at("backend");
   JETPINN_CHECK(precision == "f32" || precision == "f64", "'train.precision' must be f32 or f64, got '" << precision << "'");
   JETPINN_CHECK(backend == "cpu" || backend == "cuda", "'train.backend' must be cpu or cuda, got '" << backend << "'");
+  const std::string gemm = cfg.at("train").at("gemm");
+  JETPINN_CHECK(gemm == "fp32" || gemm == "tf32" || gemm == "3xtf32",
+                "'train.gemm' must be fp32, tf32 or 3xtf32, got '" << gemm << "'");
+  JETPINN_CHECK(gemm == "fp32" || (backend == "cuda" && precision == "f32"),
+                "'train.gemm=" << gemm << "' (TF32 tensor cores) needs train.backend=cuda and train.precision=f32");
+  JETPINN_CHECK(cfg.at("train").at("device").get<long>() >= 0, "'train.device' must be >= 0");
   JETPINN_CHECK(num("optim", "lr") < 10, "'optim.lr' is implausibly large");
   parse_lr_kind(cfg.at("optim").at("schedule").at("kind"));
   parse_activation(cfg.at("net").at("activation"));

@@ -52,7 +52,8 @@ int jetpinn::driver_main(int argc, char** argv) {
   train_cmd->add_option("--set", tr.sets, "key=value, e.g. net.width=64 (repeatable)");
   CLI::Option* iters_opt = train_cmd->add_option("--iters", tr.iters, "total steps (with --resume: continue up to this step)");
   CLI::Option* seed_opt = train_cmd->add_option("--seed", tr.seed, "seed of weights and points");
-  train_cmd->add_option("--precision", tr.precision, "f32 or f64");
+  train_cmd->add_option("--precision", tr.precision,
+                        "f64, f32, or (--backend cuda) tf32 / 3xtf32: float32 with TF32 tensor-core GEMMs");
   train_cmd->add_option("--backend", tr.backend, "cpu or cuda");
   CLI::Option* threads_opt = train_cmd->add_option("--threads", tr.threads, "CPU threads (0: all cores)");
   train_cmd->add_option("--out", tr.out, "run folder (default runs/PROBLEM-PRESET)");

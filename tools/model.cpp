@@ -6,6 +6,10 @@
 
 #include "config.h"
 #include "run_setup.h"
+#if JETPINN_WITH_CUDA
+#include "cuda_device.h"
+#include "device_ops.h"
+#endif
 
 namespace jetpinn {
 
@@ -14,12 +18,35 @@ bool cuda_backend_built() { return JETPINN_WITH_CUDA != 0; }
 void check_backend(const std::string& name) {
   if (name == "cpu") return;
   JETPINN_CHECK(name == "cuda", "unknown backend '" << name << "'; use cpu or cuda");
-  JETPINN_CHECK(!cuda_backend_built(), "backend 'cuda': the CUDA backend of this build has kernels and device "
-                                       "discovery but does not train yet; use backend 'cpu'");
-  JETPINN_CHECK(false, "backend 'cuda': this jetpinn was built without the CUDA backend (nvcc not found, or "
-                       "-DJETPINN_CUDA=OFF); use backend 'cpu', or rebuild with -DJETPINN_CUDA=ON where the CUDA "
-                       "toolkit is installed");
+  JETPINN_CHECK(cuda_backend_built(), "backend 'cuda': this jetpinn was built without the CUDA backend (nvcc not found, "
+                                      "or -DJETPINN_CUDA=OFF); use backend 'cpu', or rebuild with -DJETPINN_CUDA=ON "
+                                      "where the CUDA toolkit is installed");
+#if JETPINN_WITH_CUDA
+  std::string why;
+  JETPINN_CHECK(cuda::device_count(&why) > 0, "backend 'cuda': no CUDA device (" << why << "); use backend 'cpu'");
+#endif
 }
+
+template <class T>
+std::shared_ptr<Backend<T>> make_backend(const Json& train) {
+  const std::string name = train.at("backend");
+  check_backend(name);
+  JETPINN_CHECK(name == "cuda", "make_backend: the host trainer needs no backend");
+#if JETPINN_WITH_CUDA
+  const std::string gemm = train.at("gemm");
+  const cuda::GemmMath math = gemm == "tf32" ? cuda::GemmMath::TF32 : gemm == "3xtf32" ? cuda::GemmMath::TF32x3
+                                                                                      : cuda::GemmMath::Pedantic;
+  const int device = train.at("device");
+  std::string why;
+  const int count = cuda::device_count(&why);
+  JETPINN_CHECK(device < count, "'train.device' is " << device << " but this machine has " << count << " CUDA device(s)");
+  return std::make_shared<Backend<T>>(cuda::make_device_ops<T>(device, math));
+#else
+  return nullptr;
+#endif
+}
+template std::shared_ptr<Backend<float>> make_backend<float>(const Json&);
+template std::shared_ptr<Backend<double>> make_backend<double>(const Json&);
 
 namespace {
 template <class T>
@@ -54,6 +81,7 @@ Model<T>::Model(ProblemInfo problem, const Json& config, const std::string& pres
   options.diagnostics.domain_lo = m_info.domain.lo;  // homogeneity cells tile the problem's domain
   options.diagnostics.domain_hi = m_info.domain.hi;
   m_trainer = std::make_unique<Trainer<T>>(*m_net, std::move(terms), options, seed + 1);
+  if (m_cfg.at("train").at("backend") == "cuda") m_trainer->set_backend(make_backend<T>(m_cfg.at("train")));
 }
 
 template <class T>
@@ -143,6 +171,7 @@ RowMat<double> Model<T>::evaluate(const RowMat<double>& points, const std::vecto
                                          << m_info.inputs.size() << " inputs, pass one column per input (" << inputs << ")");
   JETPINN_CHECK(!quantities.empty(), "evaluate: name at least one quantity, e.g. " << m_info.outputs[0] << " or "
                                                                                  << m_info.outputs[0] << "_" << m_info.inputs[0]);
+  m_trainer->sync_host();
   try {
     return evaluate_quantities(m_info, *m_problem, *m_net, points, quantities);
   } catch (const Error& e) {
@@ -160,6 +189,7 @@ const Reference& Model<T>::reference() const {
 
 template <class T>
 double Model<T>::relative_l2(RowMat<double>* prediction) const {
+  m_trainer->sync_host();
   return jetpinn::relative_l2(m_info, *m_problem, *m_net, reference(), prediction);
 }
 

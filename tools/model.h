@@ -53,6 +53,10 @@ struct TrainResult {
 
 bool cuda_backend_built();                     // whether this library was built with the CUDA backend
 void check_backend(const std::string& name);   // throws unless `name` can train here ("cpu" always can)
+// The backend train.backend = "cuda" names (device train.device, float32 GEMMs train.gemm); throws one line
+// naming why where it cannot run (no CUDA in this build, no device).
+template <class T>
+std::shared_ptr<Backend<T>> make_backend(const Json& train);
 
 template <class T = double>
 class Model {

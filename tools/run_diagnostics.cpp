@@ -59,6 +59,7 @@ bool RunDiagnostics<T>::record(long done, const StepStats& s, Json& line) {
   const long every = m_cfg.at("compression_every");
   if (every > 0 && m_probe.rows() > 0 && (done == 1 || done % every == 0)) {
     std::vector<double> sat, ent;
+    m_trainer.sync_host();  // the network's parameters may live in a backend
     for (const LayerCompression& c : activation_compression(m_net, m_probe, m_cfg.at("bins").get<int>())) {
       sat.push_back(c.saturation);
       ent.push_back(c.entropy);

@@ -50,6 +50,7 @@ TrainOptions train_options(const Json& cfg) {
   o.rba.minmax = r.at("variant") == "minmax";
   o.rba.init_from_residual = r.at("init") == "residual";
   o.resample_every = cfg.at("points").at("resample_every");
+  o.graph = cfg.at("train").at("cuda_graph");
   const Json& dbg = cfg.at("debug");
   o.inject_nan = {dbg.at("inject_nan").get<std::string>(), dbg.at("inject_nan_step").get<long>(),
                   dbg.at("inject_nan_times").get<long>()};

@@ -232,7 +232,13 @@ int run_train(const TrainArgs& a) {
     if (!a.config_file.empty()) file = load_json_file(a.config_file);
     std::vector<std::string> sets = a.sets;
     if (a.seed_given) sets.push_back("train.seed=" + std::to_string(a.seed));
-    if (!a.precision.empty()) sets.push_back("train.precision=\"" + a.precision + "\"");
+    // --precision tf32 / 3xtf32: float32 storage with (error-compensated) TF32 tensor-core GEMMs on the device.
+    if (a.precision == "tf32" || a.precision == "3xtf32") {
+      sets.push_back("train.precision=\"f32\"");
+      sets.push_back("train.gemm=\"" + a.precision + "\"");
+    } else if (!a.precision.empty()) {
+      sets.push_back("train.precision=\"" + a.precision + "\"");
+    }
     if (!a.backend.empty()) sets.push_back("train.backend=\"" + a.backend + "\"");
     cfg = resolve_config(info, a.preset, a.config_file.empty() ? nullptr : &file, sets);
     if (dir.empty()) dir = "runs/" + a.problem + (a.preset.empty() ? "" : "-" + a.preset);

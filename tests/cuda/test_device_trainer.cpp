@@ -1,0 +1,75 @@
+// The backend suite of tests/test_backend.cpp on the device: the same cases (tests/test_backend_cases.h),
+// trained side by side on the host trainer and on Backend<T> over DeviceOps<T>, compared step by step (losses,
+// term losses, SNR and the other diagnostics, multipliers, parameters), graph replay on, every fault kind, L-BFGS.
+// Then the paper-shaped step: the Allen-Cahn paper preset's gradient on the device against float64 on the host.
+// Compiled here; it has NOT yet run on a device.
+#include <doctest/doctest.h>
+
+#include "device_ops.h"
+#include "test_backend_cases.h"
+
+using namespace jetpinn;
+using namespace jetpinn::backend_cases;
+
+namespace {
+template <class T>
+std::shared_ptr<Backend<T>> device_backend() {
+  return std::make_shared<Backend<T>>(cuda::make_device_ops<T>(0, cuda::GemmMath::Pedantic));
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("device trainer: every built-in problem trains as on the host", T, double, float) {
+  for (const Case& c : problem_cases()) {
+    CAPTURE(c.name);
+    const Comparison r = compare_runs<T>(c, device_backend<T>);
+    MESSAGE(c.name << ": loss " << r.loss << ", params " << r.params << ", lambda " << r.lambda << ", snr " << r.snr
+                   << ", graph launches " << r.graph_launches);
+    CHECK(r.loss <= tol<T>());
+    CHECK(r.params <= tol<T>());
+    CHECK(r.lambda <= tol<T>());
+    const bool per_sample = c.config.at("diagnostics").value("per_sample", false);
+    if (sizeof(T) == 8 || !per_sample) CHECK(r.snr <= 1e3 * tol<T>());
+    CHECK(r.graph_launches > 0);
+  }
+}
+
+TEST_CASE("device trainer: a NaN of every kind stops the step before anything is updated") {
+  for (const std::string what : {"param", "loss", "grad", "rba"}) {
+    CAPTURE(what);
+    const FaultResult host = run_fault<double>(what, nullptr);
+    const FaultResult dev = run_fault<double>(what, device_backend<double>);
+    CHECK(dev.bad == host.bad);
+    CHECK(dev.bad_step == host.bad_step);
+    CHECK(rel_nan(dev.params_after, host.params_after) <= 1e-12);
+  }
+}
+
+TEST_CASE("device trainer: L-BFGS after Adam follows the host") {
+  Case c = problem_cases()[1];
+  c.config["optim"]["lbfgs_from"] = 6;
+  c.steps = 10;
+  const Comparison r = compare_runs<double>(c, device_backend<double>);
+  CHECK(r.loss <= 1e-10);
+  CHECK(r.params <= 1e-10);
+  CHECK(r.lbfgs_steps == 4);
+}
+
+TEST_CASE("device trainer: the paper preset's float32 gradient (fp32 and 3xTF32 GEMMs) matches float64") {
+  // One evaluation of the Allen-Cahn paper preset (6 x 128, 25,600 points) on the device in float32, against
+  // the host trainer in float64 from the same parameters: the acceptance bar of the fast path.
+  for (const cuda::GemmMath math : {cuda::GemmMath::Pedantic, cuda::GemmMath::TF32x3}) {
+    Json cfg = {{"train", {{"precision", "f32"}}}};
+    Model<float> dev("allen-cahn", cfg, "paper");
+    dev.trainer().set_backend(std::make_shared<Backend<float>>(cuda::make_device_ops<float>(0, math)));
+    Model<double> ref("allen-cahn", Json::object(), "paper");
+    ref.net().copy_params_from(dev.net());
+    const double f64 = ref.trainer().loss_and_gradient();
+    const double f32 = dev.trainer().loss_and_gradient();
+    std::vector<float> g(static_cast<std::size_t>(dev.net().params().size()));
+    dev.trainer().backend()->pull_grads(dev.net().params());
+    const double err = rel_vec(dev.net().params().grads(), ref.net().params().grads(), ref.net().params().size());
+    MESSAGE("gemm " << static_cast<int>(math) << ": loss rel " << rel(f32, f64) << ", gradient rel " << err);
+    CHECK(rel(f32, f64) <= 1e-5);
+    CHECK(err <= 1e-5);  // the host reaches 6e-6 (tests/test_backend.cpp)
+  }
+}
