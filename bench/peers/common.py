@@ -7,8 +7,9 @@ inputs, Adam at lr 1e-3:
               loss = mean(r^2) + mean((u(0, x) - u0)^2).
   helmholtz:  inputs (x, y); r = u_xx + u_yy + k^2 u - q, a1 = a2 = 6, k = 1, q = (k^2 - pi^2 (a1^2 + a2^2))
               sin(a1 pi x) sin(a2 pi y) on N points of [-1,1]^2; boundary u = 0 on 400 points, weight 1.
-With --export DIR (written by build/bench/jetpinn_step --export DIR) the weights and points are jetpinn's own,
-and the peer checks its loss at those weights against jetpinn's (`loss0` in DIR/step.json).
+With --export DIR (written by build/bench/jetpinn_step --export DIR, or on a GPU by bench_cuda_step --peer-step
+--export DIR) the weights and points are jetpinn's own, and the peer checks its loss at those weights against
+jetpinn's (`loss0` in DIR/step.json). --device cuda runs the peer on the GPU (bench/compare_gpu.sh).
 """
 import argparse
 import json
@@ -34,6 +35,9 @@ def parse_args(name):
     p.add_argument("--export", default="", help="jetpinn_step --export folder: its weights, points and loss")
     p.add_argument("--serve", action="store_true", help="after set-up, run K steps per stdin line K")
     p.add_argument("--gemm", action="store_true", help="also time the library's GEMM on the step's layer shapes")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cpu (default) or cuda: the library's GPU, float32 GEMMs in full FP32 (no TF32), each "
+                        "timed step waited for (torch.cuda.synchronize / block_until_ready)")
     return p.parse_args()
 
 
@@ -79,6 +83,7 @@ def serve(args, info, first_loss, step):
     """Checks the first loss, warms up, then times steps. step() runs one training step and waits for it."""
     ref = info.pop("loss0_ref", None)
     info.update({"loss0": first_loss, "precision": args.precision, "points": args.points, "problem": args.problem})
+    info.setdefault("device", args.device)
     if ref is not None:
         rel = abs(first_loss - ref) / abs(ref)
         info["loss0_jetpinn"], info["loss0_rel_diff"] = ref, rel

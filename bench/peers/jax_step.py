@@ -4,13 +4,29 @@ input derivatives as nested jax.grad of a one-point network vmap-ed over the poi
 as in common.py (jetpinn's `paper` presets). Prints median seconds per step after warm-up, or serves step
 counts on stdin (--serve, for bench/compare.py). Threads: XLA's CPU client uses every core unless XLA_FLAGS
 says otherwise (bench/compare.py tries "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").
-Usage: .venv/bin/python bench/peers/jax_step.py helmholtz --precision f64 --points 4096 [--export DIR]"""
+With --device cuda it runs on JAX's CUDA backend (jax_platforms = "cuda": no silent fall-back to the CPU),
+float32 dots at "highest" precision (JAX's GPU default is TF32; jetpinn's fp32 and 3xtf32 steps are FP32-accurate),
+no up-front grab of 75% of the GPU memory (other peers share the card); --device cpu pins the CPU backend.
+Usage: .venv/bin/python bench/peers/jax_step.py helmholtz --precision f64 --points 4096 [--export DIR] [--device cuda]"""
+import os
+import sys
+
 import common
 
 args = common.parse_args("jax_step")
+if args.device == "cuda":
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import jax  # noqa: E402  (after parsing: x64 must be set before any array is made)
 
+jax.config.update("jax_platforms", "cuda" if args.device == "cuda" else "cpu")
 jax.config.update("jax_enable_x64", args.precision == "f64")
+if args.device == "cuda":
+    jax.config.update("jax_default_matmul_precision", "highest")
+try:
+    DEVICE = jax.devices()[0]
+except Exception as e:  # jax_platforms names a backend this jax cannot start
+    print(f"jax {jax.__version__}: no {args.device} backend ({type(e).__name__}: {e})", file=sys.stderr)
+    sys.exit(1)
 import jax.numpy as jnp  # noqa: E402
 
 
@@ -72,11 +88,16 @@ def main():
 
     def step():
         p, m, v, k, loss = train_step(state["p"], state["m"], state["v"], state["k"])
-        loss.block_until_ready()
+        jax.block_until_ready((p, m, v, k, loss))
         state.update(p=p, m=m, v=v, k=k)
 
     first = float(jax.jit(loss_fn)(params))
     info = {"peer": "jax", "version": jax.__version__, "loss0_ref": data["loss0"]}
+    if args.device == "cuda":
+        if DEVICE.platform != "gpu":
+            print(f"jax {jax.__version__}: default device is {DEVICE}, not a GPU", file=sys.stderr)
+            sys.exit(1)
+        info["device"] = f"cuda: {getattr(DEVICE, 'device_kind', DEVICE)}"
     common.serve(args, info, first, step)
 
 
