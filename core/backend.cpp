@@ -19,12 +19,11 @@ void Backend<T>::free_buffer(OpsBuffer<U>& b) {
 
 template <class T>
 Backend<T>::~Backend() {
-  for (auto& n : m_nodes) {
-    free_buffer(n.value);
-    free_buffer(n.grad);
-    free_buffer(n.aux);
-    free_buffer(n.stats);
-  }
+  for (auto& st : m_structures)
+    for (auto& n : st)
+      for (auto* b : {&n.value, &n.grad, &n.aux, &n.aux2, &n.aux3}) free_buffer(*b);
+  for (auto& st : m_structures)
+    for (auto& n : st) free_buffer(n.stats);
   for (auto& s : m_slots) free_buffer(s);
   for (auto* b : {&m_values, &m_grads, &m_m, &m_v, &m_tmp}) free_buffer(*b);
   for (auto* b : {&m_scalars, &m_adam_scalars, &m_s1, &m_s2, &m_r, &m_sq}) free_buffer(*b);
@@ -40,6 +39,13 @@ U* Backend<T>::ensure(OpsBuffer<U>& b, std::size_t n) {
     ++m_allocations;
   }
   return b.data;
+}
+
+template <class T>
+void Backend<T>::use_structure(int k) {
+  JETPINN_CHECK(k >= 0, "backend: structure index must be >= 0");
+  if (static_cast<std::size_t>(k) >= m_structures.size()) m_structures.resize(static_cast<std::size_t>(k) + 1);
+  m_nodes_ptr = &m_structures[static_cast<std::size_t>(k)];
 }
 
 template <class T>
@@ -77,27 +83,31 @@ void Backend<T>::zero_grads() {
 }
 
 template <class T>
-void Backend<T>::upload_if_changed(NodeBufs& nb, OpsBuffer<T>& b, const T* host, std::size_t n) {
-  const bool same = nb.host.size() == n && b.capacity >= n && std::memcmp(nb.host.data(), host, sizeof(T) * n) == 0;
+void Backend<T>::upload_if_changed(NodeBufs& nb, Op op, OpsBuffer<T>& b, const T* host, std::size_t n) {
+  const bool same = nb.host_op == op && nb.host.size() == n && b.capacity >= n &&
+                    std::memcmp(nb.host.data(), host, sizeof(T) * n) == 0;
   if (same) return;
   ensure(b, n);
   nb.host.assign(host, host + n);
+  nb.host_op = op;
   m_ops->upload(b.data, nb.host.data(), sizeof(T) * n);
 }
 
 template <class T>
 void Backend<T>::forward(Tape<T>& tape, int id) {
   JETPINN_CHECK(m_store, "backend: no parameters attached");
-  if (static_cast<std::size_t>(id) >= m_nodes.size()) m_nodes.resize(static_cast<std::size_t>(id) + 1);
+  if (static_cast<std::size_t>(id) >= nodes().size()) nodes().resize(static_cast<std::size_t>(id) + 1);
   const Node<T>& n = tape.node(id);
-  NodeBufs& nb = m_nodes[static_cast<std::size_t>(id)];
+  NodeBufs& nb = nodes()[static_cast<std::size_t>(id)];
   const Index size = n.rows * n.cols;
   T* y = ensure(nb.value, static_cast<std::size_t>(std::max<Index>(size, 1)));
   const Node<T>* a = n.a >= 0 ? &tape.node(n.a) : nullptr;
   const Node<T>* b = n.b >= 0 ? &tape.node(n.b) : nullptr;
-  const T* x = a ? m_nodes[static_cast<std::size_t>(n.a)].value.data : nullptr;
-  const T* xb = b ? m_nodes[static_cast<std::size_t>(n.b)].value.data : nullptr;
+  const T* x = a ? nodes()[static_cast<std::size_t>(n.a)].value.data : nullptr;
+  const T* xb = b ? nodes()[static_cast<std::size_t>(n.b)].value.data : nullptr;
   BackendOps<T>& o = *m_ops;
+  // Any other op at this index overwrites the buffers an upload cached.
+  if (n.op != Op::Input && n.op != Op::Constant && n.op != Op::LinearConst) nb.host_op = Op::Sum;
   switch (n.op) {
     case Op::Input: {
       // The seeded jet, built on the host: u = x, u_(i) = e_i, higher streams 0.
@@ -109,10 +119,10 @@ void Backend<T>::forward(Tape<T>& tape, int id) {
         if (st.order() == 1 && !st.collapsed())
           for (Index p = 0; p < P; ++p) m_host_seed[static_cast<std::size_t>((s * P + p) * d + st.terms[0][0])] = T(1);
       }
-      upload_if_changed(nb, nb.value, m_host_seed.data(), static_cast<std::size_t>(size));
+      upload_if_changed(nb, n.op, nb.value, m_host_seed.data(), static_cast<std::size_t>(size));
       break;
     }
-    case Op::Constant: upload_if_changed(nb, nb.value, n.src, static_cast<std::size_t>(size)); break;
+    case Op::Constant: upload_if_changed(nb, n.op, nb.value, n.src, static_cast<std::size_t>(size)); break;
     case Op::Affine: {
       const ParamInfo& w = m_store->info(n.w);
       const T* bias = n.bias >= 0 ? m_values.data + m_store->info(n.bias).offset : nullptr;
@@ -120,7 +130,7 @@ void Backend<T>::forward(Tape<T>& tape, int id) {
       break;
     }
     case Op::LinearConst:
-      upload_if_changed(nb, nb.aux, n.cmat.data(), static_cast<std::size_t>(n.cmat.size()));
+      upload_if_changed(nb, n.op, nb.aux, n.cmat.data(), static_cast<std::size_t>(n.cmat.size()));
       o.affine_forward(n.rows, n.points, a->cols, n.cols, x, nb.aux.data, nullptr, y);
       break;
     case Op::Unary: o.unary_forward(*a->streams, n.act, n.power, a->points * a->cols, x, y); break;
@@ -140,6 +150,12 @@ void Backend<T>::forward(Tape<T>& tape, int id) {
       break;
     case Op::Sum: o.sum(a->rows * a->cols, x, 1.0, y); break;
     case Op::Mean: o.sum(a->rows * a->cols, x, 1.0 / static_cast<double>(a->rows * a->cols), y); break;
+    case Op::DenseStack: {
+      const auto blk = static_cast<std::size_t>(n.stack.depth * n.rows * n.stack.width);
+      o.dense_stack_forward(n.stack, *a->streams, n.points, m_values.data + m_store->info(n.w).offset, x, y,
+                            ensure(nb.aux, blk), ensure(nb.aux2, blk));
+      break;
+    }
     case Op::RbaMse:
       o.rba_mse_forward(a->points, a->cols, x, n.lambda, n.rule, n.update, n.first, n.weighted, y, ensure(nb.stats, 2));
       break;
@@ -152,23 +168,23 @@ void Backend<T>::begin_backward(Tape<T>& tape, int loss) {
     const Node<T>& n = tape.node(i);
     if (!n.needs_grad) continue;
     const Index size = n.rows * n.cols;
-    T* g = ensure(m_nodes[static_cast<std::size_t>(i)].grad, static_cast<std::size_t>(std::max<Index>(size, 1)));
+    T* g = ensure(nodes()[static_cast<std::size_t>(i)].grad, static_cast<std::size_t>(std::max<Index>(size, 1)));
     m_ops->fill(size, T(0), g);
   }
-  m_ops->fill(1, T(1), m_nodes[static_cast<std::size_t>(loss)].grad.data);
+  m_ops->fill(1, T(1), nodes()[static_cast<std::size_t>(loss)].grad.data);
 }
 
 template <class T>
 void Backend<T>::backward(Tape<T>& tape, int id) {
   const Node<T>& n = tape.node(id);
-  NodeBufs& nb = m_nodes[static_cast<std::size_t>(id)];
+  NodeBufs& nb = nodes()[static_cast<std::size_t>(id)];
   const Node<T>* a = n.a >= 0 ? &tape.node(n.a) : nullptr;
   const Node<T>* b = n.b >= 0 ? &tape.node(n.b) : nullptr;
   const bool ga = a && a->needs_grad, gb = b && b->needs_grad;
-  T* da = ga ? m_nodes[static_cast<std::size_t>(n.a)].grad.data : nullptr;
-  T* db = gb ? m_nodes[static_cast<std::size_t>(n.b)].grad.data : nullptr;
-  const T* x = a ? m_nodes[static_cast<std::size_t>(n.a)].value.data : nullptr;
-  const T* xb = b ? m_nodes[static_cast<std::size_t>(n.b)].value.data : nullptr;
+  T* da = ga ? nodes()[static_cast<std::size_t>(n.a)].grad.data : nullptr;
+  T* db = gb ? nodes()[static_cast<std::size_t>(n.b)].grad.data : nullptr;
+  const T* x = a ? nodes()[static_cast<std::size_t>(n.a)].value.data : nullptr;
+  const T* xb = b ? nodes()[static_cast<std::size_t>(n.b)].value.data : nullptr;
   const T* dy = nb.grad.data;
   const Index size = n.rows * n.cols;
   BackendOps<T>& o = *m_ops;
@@ -261,6 +277,13 @@ void Backend<T>::backward(Tape<T>& tape, int id) {
     case Op::Mean:
       if (da) o.add_broadcast(a->rows * a->cols, dy, 1.0 / static_cast<double>(a->rows * a->cols), da);
       break;
+    case Op::DenseStack: {
+      const auto blk = static_cast<std::size_t>(n.stack.depth * n.rows * n.stack.width);
+      const Index off = m_store->info(n.w).offset;
+      o.dense_stack_backward(n.stack, *a->streams, n.points, m_values.data + off, x, dy, nb.aux.data, nb.aux2.data,
+                             ensure(nb.aux3, blk), m_grads.data + off, da);
+      break;
+    }
     case Op::RbaMse:
       if (da) o.rba_mse_backward(a->points, a->cols, x, n.lambda, n.weighted, dy, da);
       break;
@@ -271,14 +294,14 @@ template <class T>
 void Backend<T>::fetch(Tape<T>& tape, int id, Tensor<T>& out) {
   const Node<T>& n = tape.node(id);
   out.resize(n.rows, n.cols);
-  m_ops->download(out.data(), m_nodes[static_cast<std::size_t>(id)].value.data,
+  m_ops->download(out.data(), nodes()[static_cast<std::size_t>(id)].value.data,
                   sizeof(T) * static_cast<std::size_t>(n.rows * n.cols));
 }
 
 template <class T>
 void Backend<T>::stats_of(const Tape<T>& tape, int id, double* dst) {
   JETPINN_CHECK(tape.node(id).op == Op::RbaMse, "backend: node " << id << " is not an RBA loss");
-  m_ops->copy(dst, m_nodes[static_cast<std::size_t>(id)].stats.data, 2 * sizeof(double));
+  m_ops->copy(dst, nodes()[static_cast<std::size_t>(id)].stats.data, 2 * sizeof(double));
 }
 
 template <class T>

@@ -45,12 +45,18 @@ class Backend {
   void pull_grads(ParamStore<T>& params);         // backend -> host gradients
   void zero_grads();
 
+  bool dense_stack_supported(const DenseStack& d, const StreamSet& s) { return m_ops->dense_stack_supported(d, s); }
+
+  // Node buffers are kept per recording structure k (a plain step and a measurement step record different
+  // tapes): a captured graph of structure 0 stays valid while structure 1 runs eagerly in between.
+  void use_structure(int k);
+
   // Tape hooks (called by Tape<T> when this backend is set).
   void forward(Tape<T>& tape, int id);
   void begin_backward(Tape<T>& tape, int loss);
   void backward(Tape<T>& tape, int id);
   void fetch(Tape<T>& tape, int id, Tensor<T>& out);
-  const T* value_ptr(int id) const { return m_nodes[static_cast<std::size_t>(id)].value.data; }
+  const T* value_ptr(int id) const { return (*m_nodes_ptr)[static_cast<std::size_t>(id)].value.data; }
   // An RbaMse node's (loss, mean r^2) are left in the backend: copied into this step's scalar block.
   void stats_of(const Tape<T>& tape, int id, double* dst);
 
@@ -78,8 +84,10 @@ class Backend {
 
  private:
   struct NodeBufs {
-    OpsBuffer<T> value, grad, aux;  // aux: a LinearConst's matrix, an RbaMse's stats (as double)
+    OpsBuffer<T> value, grad, aux;  // aux: a LinearConst's matrix; a DenseStack's z
+    OpsBuffer<T> aux2, aux3;        // a DenseStack's h and dz
     std::vector<T> host;            // what was uploaded last (Input, Constant, LinearConst)
+    Op host_op = Op::Sum;           // the op that uploaded it: node ids are reused by other ops across steps
     OpsBuffer<double> stats;
   };
   std::unique_ptr<BackendOps<T>> m_ops;
@@ -88,7 +96,9 @@ class Backend {
   const ParamStore<T>* m_store = nullptr;
   OpsBuffer<T> m_values, m_grads, m_m, m_v, m_tmp;
   OpsBuffer<double> m_scalars, m_adam_scalars, m_s1, m_s2, m_r, m_sq;
-  std::vector<NodeBufs> m_nodes;
+  std::vector<std::vector<NodeBufs>> m_structures{1};  // node buffers per recording structure
+  std::vector<NodeBufs>* m_nodes_ptr = &m_structures[0];
+  std::vector<NodeBufs>& nodes() { return *m_nodes_ptr; }
   std::vector<OpsBuffer<T>> m_slots;
   std::vector<T> m_host_seed;
   // Statistics state
@@ -102,7 +112,7 @@ class Backend {
   template <class U>
   void free_buffer(OpsBuffer<U>& b);
   // Uploads host data to b when it differs from `last`.
-  void upload_if_changed(NodeBufs& nb, OpsBuffer<T>& b, const T* host, std::size_t n);
+  void upload_if_changed(NodeBufs& nb, Op op, OpsBuffer<T>& b, const T* host, std::size_t n);
 };
 
 }  // namespace jetpinn

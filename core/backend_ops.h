@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "activations.h"
+#include "check.h"
 #include "lbfgs_vectors.h"
 #include "streams.h"
 
@@ -35,6 +36,16 @@ struct RbaRule {
   double eta = 1e-3, gamma = 0.999;
   bool minmax = false;
   bool init_from_residual = false;
+};
+
+// A plain MLP as one op (Mlp::forward records it on a backend that takes it): `depth` hidden layers of `width`
+// with activation `act`, then a linear output layer; parameters flat from the first weight in Mlp's order
+// (layer0.W, layer0.b, layer1.W, ...). z and h hold the pre-activations and activations, `depth` blocks of
+// S*P x width, for the reverse sweep.
+struct DenseStack {
+  int inputs = 2, width = 128, depth = 6, outputs = 1;
+  Activation act = Activation::Tanh;
+  int power = 0;
 };
 
 template <class T>
@@ -84,6 +95,26 @@ class BackendOps {
                               const T* dy, T* dx) = 0;
   virtual void product_forward(const StreamSet& s, Idx n, const T* u, const T* v, T* y) = 0;
   virtual void product_backward(const StreamSet& s, Idx n, const T* u, const T* v, const T* dy, T* du, T* dv) = 0;
+
+  // The whole MLP in one pass (a fused kernel on the device where the widths allow; dense_stack_supported says
+  // whether this ops takes the shape, else the tape records it layer by layer). Forward: y = the output jet
+  // (S*P x outputs) from x (S*P x inputs); backward: dparams += the gradient of every layer's parameters, dx +=
+  // the input adjoint (null: not needed); dz: scratch of the same size as z.
+  virtual bool dense_stack_supported(const DenseStack& d, const StreamSet& s) {
+    (void)d;
+    (void)s;
+    return false;
+  }
+  virtual void dense_stack_forward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, T* y,
+                                   T* z, T* h) {
+    (void)d, (void)s, (void)P, (void)params, (void)x, (void)y, (void)z, (void)h;
+    JETPINN_CHECK(false, name() << ": no fused MLP");
+  }
+  virtual void dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
+                                    const T* dy, const T* z, const T* h, T* dz, T* dparams, T* dx) {
+    (void)d, (void)s, (void)P, (void)params, (void)x, (void)dy, (void)z, (void)h, (void)dz, (void)dparams, (void)dx;
+    JETPINN_CHECK(false, name() << ": no fused MLP");
+  }
 
   // RBA update (when `update`; `first` marks a run's first update) and the loss of a P x k residual r (see
   // RbaRule). out[0] = loss (in T: the tape's loss node), stats[0] = loss, stats[1] = mse (double). `weighted`:

@@ -162,6 +162,63 @@ void HostOps<T>::product_backward(const StreamSet& s, Idx n, const T* u, const T
   run([=] { product_jet_backward_cpu<T>(*sp, n, u, v, dy, du, dv); });
 }
 
+// The per-op path's arithmetic layer by layer (affine, then the jet rule), so a stack gives the same bits.
+template <class T>
+void HostOps<T>::dense_stack_forward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, T* y,
+                                     T* z, T* h) {
+  const StreamSet* sp = &s;
+  run([=] {
+    const Idx rows = sp->size() * P, blk = rows * d.width;
+    const T* p = params;
+    const T* in = x;
+    for (int l = 0; l <= d.depth; ++l) {
+      const Idx ni = l == 0 ? d.inputs : d.width, no = l == d.depth ? d.outputs : d.width;
+      T* out = l == d.depth ? y : z + l * blk;
+      Map<T> Y(out, rows, no);
+      Y.noalias() = CMap<T>(in, rows, ni) * CMap<T>(p, no, ni).transpose();
+      Y.topRows(P).rowwise() += CMap<T>(p + no * ni, 1, no).row(0);
+      p += no * ni + no;
+      if (l == d.depth) break;
+      unary_jet_forward_cpu<T>(d.act, d.power, *sp, P * d.width, out, h + l * blk);
+      in = h + l * blk;
+    }
+  });
+}
+
+template <class T>
+void HostOps<T>::dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
+                                      const T* dy, const T* z, const T* h, T* dz, T* dparams, T* dx) {
+  const StreamSet* sp = &s;
+  run([=] {
+    const Idx rows = sp->size() * P, blk = rows * d.width;
+    std::vector<Idx> off(static_cast<std::size_t>(d.depth) + 2, 0);  // weight offset of each layer
+    for (int l = 0; l <= d.depth; ++l) {
+      const Idx ni = l == 0 ? d.inputs : d.width, no = l == d.depth ? d.outputs : d.width;
+      off[static_cast<std::size_t>(l) + 1] = off[static_cast<std::size_t>(l)] + no * ni + no;
+    }
+    RowMat<T> dh(rows, d.width);
+    const T* adj = dy;  // this layer's output adjoint
+    for (int l = d.depth; l >= 0; --l) {
+      const Idx ni = l == 0 ? d.inputs : d.width, no = l == d.depth ? d.outputs : d.width;
+      const T* W = params + off[static_cast<std::size_t>(l)];
+      T* dW = dparams + off[static_cast<std::size_t>(l)];
+      const T* in = l == 0 ? x : h + (l - 1) * blk;
+      CMap<T> A(adj, rows, no);
+      Map<T>(dW, no, ni).noalias() += A.transpose() * CMap<T>(in, rows, ni);
+      Map<T>(dW + no * ni, 1, no).row(0) += A.topRows(P).colwise().sum();
+      if (l == 0) {
+        if (dx) Map<T>(dx, rows, ni).noalias() += A * CMap<T>(W, no, ni);
+        break;
+      }
+      dh.noalias() = A * CMap<T>(W, no, ni);
+      T* dzl = dz + (l - 1) * blk;
+      std::fill(dzl, dzl + blk, T(0));
+      unary_jet_backward_cpu<T>(d.act, d.power, *sp, P * d.width, z + (l - 1) * blk, h + (l - 1) * blk, dh.data(), dzl);
+      adj = dzl;
+    }
+  });
+}
+
 template <class T>
 void HostOps<T>::rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
                                  bool weighted, T* out, double* stats) {

@@ -47,6 +47,12 @@ class HostOps final : public BackendOps<T> {
   void product_forward(const StreamSet& s, Idx n, const T* u, const T* v, T* y) override;
   void product_backward(const StreamSet& s, Idx n, const T* u, const T* v, const T* dy, T* du, T* dv) override;
 
+  bool dense_stack_supported(const DenseStack&, const StreamSet&) override { return true; }
+  void dense_stack_forward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, T* y, T* z,
+                           T* h) override;
+  void dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, const T* dy,
+                            const T* z, const T* h, T* dz, T* dparams, T* dx) override;
+
   void rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
                        bool weighted, T* out, double* stats) override;
   void rba_mse_backward(Idx P, Idx k, const T* r, const T* lambda, bool weighted, const T* dloss, T* dr) override;

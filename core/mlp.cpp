@@ -1,6 +1,8 @@
 // Mlp construction, initialisation and the jet-carrying forward pass.
 #include "mlp.h"
 
+#include "backend.h"
+
 #include <cmath>
 
 #include "rng.h"
@@ -102,6 +104,12 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) con
                 "network expects " << m_config.inputs << " input columns, got " << x.value().shape());
   const Activation act = m_config.activation;
   Var<T> e = embed(tape, x);
+  // On a backend that takes it, a plain network is one op (a fused kernel on the device); not while its layers
+  // are batched for gradient statistics, and not when the hidden layers are asked for.
+  const DenseStack stack{m_config.embedded_width(), m_config.width, m_config.depth, m_config.outputs, act, 0};
+  const bool fused = tape.backend() && !m_config.modified && !hidden && !tape.batched() &&
+                     tape.backend()->dense_stack_supported(stack, e.streams());
+  if (fused) return output_transform(tape, x, tape.dense_stack(e, m_w.front(), stack));
   Var<T> u, d;  // modified MLP: U and V - U
   if (m_config.modified) {
     u = tape.unary(tape.affine(e, m_wu, m_bu), act);
@@ -113,7 +121,11 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) con
     if (m_config.modified) h = u + h * d;  // (1 - h) U + h V
     if (hidden) hidden->push_back(h);
   }
-  Var<T> out = tape.affine(h, m_w.back(), m_b.back());
+  return output_transform(tape, x, tape.affine(h, m_w.back(), m_b.back()));
+}
+
+template <class T>
+Var<T> Mlp<T>::output_transform(Tape<T>& tape, Var<T> x, Var<T> out) const {
   if (m_factor) {
     Var<T> g = m_factor(x);
     if (g.cols() == 1 && out.cols() > 1)  // one factor for every output column

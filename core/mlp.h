@@ -67,6 +67,7 @@ class Mlp {
   RowMat<T> m_fourier_map, m_raw_map;  // fixed linear maps of the embedding
   Transform m_factor, m_offset;
   Var<T> embed(Tape<T>& tape, Var<T> x) const;
+  Var<T> output_transform(Tape<T>& tape, Var<T> x, Var<T> out) const;  // the hard-BC factor and offset
 };
 
 }  // namespace jetpinn

@@ -125,6 +125,7 @@ Var<T> Tape<T>::run(Node<T>& n) {
       break;
     case Op::Sum: n.value(0, 0) = a->value.mat().sum(); break;
     case Op::Mean: n.value(0, 0) = a->value.mat().sum() / T(a->value.size()); break;
+    case Op::DenseStack: JETPINN_CHECK(false, "a dense stack is recorded only on a backend"); break;
     case Op::RbaMse: {
       HostOps<T> ops;
       ops.rba_mse_forward(a->points, a->cols, a->value.data(), n.lambda, n.rule, n.update, n.first, n.weighted,
@@ -280,6 +281,19 @@ Var<T> Tape<T>::mean(Var<T> xv) {
 }
 
 template <class T>
+Var<T> Tape<T>::dense_stack(Var<T> xv, int first_weight, const DenseStack& d) {
+  JETPINN_CHECK(m_backend && m_params, "a dense stack needs a backend and a ParamStore");
+  const Node<T>& x0 = node(xv.id());
+  JETPINN_CHECK(x0.cols == d.inputs, "dense stack: " << d.inputs << " input columns expected, got " << x0.cols);
+  Node<T>& n = fresh(Op::DenseStack, x0.streams, x0.points, d.outputs);
+  n.a = xv.id();
+  n.w = first_weight;
+  n.stack = d;
+  n.needs_grad = true;
+  return run(n);
+}
+
+template <class T>
 Var<T> Tape<T>::rba_mse(Var<T> rv, T* lambda, const RbaRule& rule, bool update, bool first, bool weighted) {
   check_plain(node(rv.id()), "rba_mse");
   JETPINN_CHECK(lambda, "rba_mse: no multiplier buffer");
@@ -381,6 +395,7 @@ void Tape<T>::backward_node(Node<T>& n) {
     case Op::Mean:
       if (ga) a->grad.mat().array() += n.grad(0, 0) / T(a->value.size());
       break;
+    case Op::DenseStack: JETPINN_CHECK(false, "a dense stack is recorded only on a backend"); break;
     case Op::RbaMse:
       if (ga) HostOps<T>().rba_mse_backward(a->points, a->cols, a->value.data(), n.lambda, n.weighted, n.grad.data(),
                                             a->grad.data());

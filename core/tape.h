@@ -19,7 +19,7 @@
 namespace jetpinn {
 
 enum class Op { Input, Constant, Affine, LinearConst, Unary, Add, Sub, Mul, Scale, AddScalar, Component, SliceCols,
-                ConcatCols, Sum, Mean, RbaMse };
+                ConcatCols, Sum, Mean, RbaMse, DenseStack };
 
 template <class T>
 struct Node {
@@ -42,6 +42,7 @@ struct Node {
   RbaRule rule;                // RbaMse
   bool update = false, first = false, weighted = false;  // RbaMse
   double stats[2] = {0, 0};    // RbaMse on the host: loss, mean(r^2)
+  jetpinn::DenseStack stack;   // DenseStack: the MLP's shape (w: its first weight)
 };
 
 template <class T>
@@ -120,6 +121,10 @@ class Tape {
   // in this tape's memory) when `update`, returns mean((lambda r)^2) (weighted) or mean(r^2) as 1 x 1.
   // stats(): that loss and mean(r^2), in double.
   Var<T> rba_mse(Var<T> r, T* lambda, const RbaRule& rule, bool update, bool first, bool weighted);
+  // A whole plain MLP (backend_ops.h's DenseStack) from the embedded input jet x, parameters from entry
+  // `first_weight` on; recorded by Mlp::forward only on a backend that takes it (dense_stack_supported).
+  Var<T> dense_stack(Var<T> x, int first_weight, const DenseStack& d);
+  bool batched() const { return m_batched; }
 
   // Reverse sweep from a 1 x 1 loss.
   void backward(Var<T> loss);

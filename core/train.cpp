@@ -42,7 +42,8 @@ Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions option
   m_lambda.resize(m_terms.size());
   m_residual.resize(m_terms.size());
   m_lambda_fresh.assign(m_terms.size(), 1);
-  m_residual_node.assign(m_terms.size(), -1);
+  m_residual_node.assign(m_terms.size(), ResidualNode{});
+  for (auto& ids : m_residual_ids) ids.assign(m_terms.size(), ResidualNode{});
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
     JETPINN_CHECK(m_terms[t].sample && m_terms[t].residual, "loss term '" << m_terms[t].name << "' has no sampler or residual");
     sample(t);
@@ -212,8 +213,8 @@ template <class T>
 void Trainer<T>::pull_lambda() const {
   if (!m_backend || !m_lambda_stale) return;
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    if (!m_terms[t].is_pde || m_residual_node[t] < 0) continue;
-    const Node<T>& r = m_tape.node(m_residual_node[t]);
+    const ResidualNode& r = m_residual_node[t];
+    if (!m_terms[t].is_pde || r.id < 0) continue;
     m_lambda[t].resize(r.rows, r.cols);
     m_backend->ops().download(m_lambda[t].data(), m_backend->slot(static_cast<int>(t), r.rows * r.cols),
                               sizeof(T) * static_cast<std::size_t>(r.rows * r.cols));
@@ -224,9 +225,13 @@ void Trainer<T>::pull_lambda() const {
 template <class T>
 void Trainer<T>::pull_residuals() const {
   if (!m_backend || !m_residual_stale) return;
-  auto& tape = const_cast<Tape<T>&>(m_tape);  // a download into the node's host copy
-  for (std::size_t t = 0; t < m_terms.size(); ++t)
-    if (m_residual_node[t] >= 0) m_residual[t] = tape.value(m_residual_node[t]).mat();
+  for (std::size_t t = 0; t < m_terms.size(); ++t) {  // by the node ids of the recording that last ran
+    const ResidualNode& r = m_residual_node[t];
+    if (r.id < 0) continue;
+    m_residual[t].resize(r.rows, r.cols);
+    m_backend->ops().download(m_residual[t].data(), m_backend->value_ptr(r.id),
+                              sizeof(T) * static_cast<std::size_t>(r.rows * r.cols));
+  }
   m_residual_stale = false;
 }
 
@@ -239,7 +244,7 @@ void Trainer<T>::queue_checks(int loss_node) {
   be.count_nonfinite(be.size(), be.grads(), T2);
   be.count_nonfinite(1, be.value_ptr(loss_node), T2 + 1);
   for (std::size_t t = 0; t < m_terms.size(); ++t) {
-    const Node<T>& r = m_tape.node(m_residual_node[t]);
+    const ResidualNode& r = m_residual_node[t];
     const Index n = m_terms[t].is_pde ? r.rows * r.cols : 0;
     be.count_nonfinite(n, be.slot(static_cast<int>(t), r.rows * r.cols), T2 + 2 + static_cast<int>(t));
   }
@@ -248,6 +253,7 @@ void Trainer<T>::queue_checks(int loss_node) {
 template <class T>
 void Trainer<T>::record_backend_evaluation(bool update_rba, bool first_update, const GradStatsConfig* stats) {
   Backend<T>& be = *m_backend;
+  be.use_structure(stats ? 1 : 0);  // a measurement records a different tape: its own buffers
   m_tape.reset();
   be.zero_grads();
   if (stats) {
@@ -265,8 +271,8 @@ void Trainer<T>::record_backend_evaluation(bool update_rba, bool first_update, c
     m_tape.set_batched(false);
     Var<T> r = term.residual(out, m_tape, term);
     JETPINN_CHECK(r.streams().size() == 1, "term '" << term.name << "': the residual must be a plain tensor");
-    m_residual_node[t] = r.id();
     const Index P = r.points(), k = r.cols();
+    m_residual_node[t] = m_residual_ids[stats ? 1 : 0][t] = ResidualNode{r.id(), P, k};
     JETPINN_CHECK(m_lambda_fresh[t] || !term.is_pde || (m_lambda[t].rows() == P && m_lambda[t].cols() == k),
                   "term '" << term.name << "': " << m_lambda[t].rows() << " x " << m_lambda[t].cols()
                            << " RBA multipliers (from the checkpoint?) for a " << P << " x " << k << " residual");
@@ -331,8 +337,11 @@ StepStats Trainer<T>::backend_step() {
     // Eager steps in between reuse the same buffers (points re-drawn in place); a captured graph goes stale
     // only when the backend allocated since (a buffer moved).
     const bool plain = !measure_now && !inject && !resampled && !fresh && m_rba_updates > 0 && m_step > 0;
-    const bool graph = m_opt.graph && ops.supports_capture() && plain;
     if (m_graph_ready && be.allocations() != m_graph_allocations) m_graph_ready = false;
+    // Capture only after a plain step ran eagerly with the same shapes (its buffers exist: nothing may be
+    // allocated while capturing), i.e. replay a graph or capture one from the second plain step in a row.
+    const bool graph = m_opt.graph && ops.supports_capture() && plain && (m_graph_ready || m_prev_plain);
+    m_prev_plain = plain;
     be.set_adam_scalars(m_opt.adam, m_adam_t + 1, s.lr);
     GradSnr snr;
     if (graph) {
@@ -351,6 +360,8 @@ StepStats Trainer<T>::backend_step() {
         m_graph_ready = true;
         m_graph_allocations = be.allocations();
       }
+      be.use_structure(0);  // the captured recording's buffers and node ids
+      m_residual_node = m_residual_ids[0];
       ops.launch();
       ++m_graph_launches;
       m_residual_stale = m_lambda_stale = true;

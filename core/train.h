@@ -138,10 +138,15 @@ class Trainer {
   std::shared_ptr<VectorOps<T>> m_vectors;
   mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
   std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation
-  std::vector<int> m_residual_node;   // per term: the residual's tape node in the last evaluation
+  struct ResidualNode {
+    int id = -1;
+    Index rows = 0, cols = 0;
+  };
+  std::vector<ResidualNode> m_residual_node;  // per term: the residual's node in the last evaluation
+  std::vector<ResidualNode> m_residual_ids[2];  // the same per recording structure (0: plain, 1: measurement)
   std::vector<double> m_scalars;      // host copy of the step's scalar block
   long m_adam_t = 0;                  // Adam's step count with a backend (the moments live there)
-  bool m_graph_ready = false;
+  bool m_graph_ready = false, m_prev_plain = false;
   long m_graph_allocations = 0;
   long m_graph_launches = 0;
   void pull_lambda() const;

@@ -27,6 +27,7 @@ TEST_CASE_TEMPLATE("backend on host ops: every built-in problem trains as on the
     CHECK(r.loss <= tol<T>());
     CHECK(r.params <= tol<T>());
     CHECK(r.lambda <= tol<T>());
+    CHECK(r.residual <= tol<T>());  // read back after a replayed step
     // The per-sample variant's variance is N sum|g_i|^2 - |sum g_i|^2, a cancellation that float32 gradients
     // cannot resolve (either trainer's float32 value is off its float64 one by O(1) here): checked in float64.
     const bool per_sample = c.config.at("diagnostics").value("per_sample", false);

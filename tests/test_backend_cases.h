@@ -64,7 +64,7 @@ double rel_vec(const A* a, const B* b, Index n) {
 }
 
 struct Comparison {
-  double loss = 0, params = 0, lambda = 0, snr = 0;
+  double loss = 0, params = 0, lambda = 0, residual = 0, snr = 0;
   int measurements = 0, lbfgs_steps = 0;
   long graph_launches = 0;
 };
@@ -103,6 +103,9 @@ Comparison compare_runs(const Case& c, const BackendFactory<T>& make) {
     const RowMat<T>&lh = host.trainer().lambda(t), &lb = be.trainer().lambda(t);
     REQUIRE(lh.size() == lb.size());
     r.lambda = std::max(r.lambda, rel_vec(lb.data(), lh.data(), lh.size()));
+    const RowMat<T>&rh = host.trainer().residual(t), &rb = be.trainer().residual(t);  // the last step's
+    REQUIRE(rh.size() == rb.size());
+    r.residual = std::max(r.residual, rel_vec(rb.data(), rh.data(), rh.size()));
   }
   r.graph_launches = be.trainer().graph_launches();
   return r;

@@ -27,6 +27,7 @@ TEST_CASE_TEMPLATE("device trainer: every built-in problem trains as on the host
     CHECK(r.loss <= tol<T>());
     CHECK(r.params <= tol<T>());
     CHECK(r.lambda <= tol<T>());
+    CHECK(r.residual <= tol<T>());
     const bool per_sample = c.config.at("diagnostics").value("per_sample", false);
     if (sizeof(T) == 8 || !per_sample) CHECK(r.snr <= 1e3 * tol<T>());
     CHECK(r.graph_launches > 0);
