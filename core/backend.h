@@ -45,7 +45,9 @@ class Backend {
   void pull_grads(ParamStore<T>& params);         // backend -> host gradients
   void zero_grads();
 
-  bool dense_stack_supported(const DenseStack& d, const StreamSet& s) { return m_ops->dense_stack_supported(d, s); }
+  // Whether a plain MLP can be one op here; `batched` (its layers feed the gradient statistics): only with the
+  // batch statistics in the same sweep (not per-sample).
+  bool dense_stack_supported(const DenseStack& d, const StreamSet& s, bool batched);
 
   // Node buffers are kept per recording structure k (a plain step and a measurement step record different
   // tapes): a captured graph of structure 0 stays valid while structure 1 runs eagerly in between.

@@ -116,6 +116,22 @@ class BackendOps {
     JETPINN_CHECK(false, name() << ": no fused MLP");
   }
 
+  // dense_stack_backward with the batch-gradient statistics of every stack parameter (grad_stats.h) in the same
+  // sweep: dparams += G = sum_b G_b; with c_b = P / n_b, s1 += sum_b c_b G_b, s2 += sum_b (c_b G_b)^2, r += G
+  // (s1, s2, r double, flat like dparams); offsets as affine_batch_stats. dense_stack_stats_supported says
+  // whether this ops does it for B = offsets.size() - 1 batches (else the layers are recorded one by one).
+  virtual bool dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches) {
+    (void)d, (void)s, (void)batches;
+    return false;
+  }
+  virtual void dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
+                                          const T* dy, const T* z, const T* h, T* dz, const std::vector<Idx>& offsets,
+                                          T* dparams, double* s1, double* s2, double* r, T* dx) {
+    (void)d, (void)s, (void)P, (void)params, (void)x, (void)dy, (void)z, (void)h, (void)dz, (void)offsets;
+    (void)dparams, (void)s1, (void)s2, (void)r, (void)dx;
+    JETPINN_CHECK(false, name() << ": no fused MLP statistics");
+  }
+
   // RBA update (when `update`; `first` marks a run's first update) and the loss of a P x k residual r (see
   // RbaRule). out[0] = loss (in T: the tape's loss node), stats[0] = loss, stats[1] = mse (double). `weighted`:
   // w = lambda, else w = 1 (the multipliers are still updated: they are tracked for the diagnostics).

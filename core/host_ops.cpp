@@ -219,6 +219,49 @@ void HostOps<T>::dense_stack_backward(const DenseStack& d, const StreamSet& s, I
   });
 }
 
+// The sweep of dense_stack_backward with each layer's statistics from affine_batch_stats / bias_batch_stats
+// (measurement steps are never captured, so the nested primitives run at once).
+template <class T>
+void HostOps<T>::dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params,
+                                            const T* x, const T* dy, const T* z, const T* h, T* dz,
+                                            const std::vector<Idx>& offsets, T* dparams, double* s1, double* s2,
+                                            double* r, T* dx) {
+  JETPINN_CHECK(!m_capturing, "host ops: gradient statistics are not captured");
+  const int S = s.size();
+  const Idx rows = S * P, blk = rows * d.width;
+  RowMat<T> dh(rows, d.width), G;
+  Idx off = 0;
+  std::vector<Idx> offs;
+  for (int l = 0; l <= d.depth; ++l) {
+    offs.push_back(off);
+    const Idx ni = l == 0 ? d.inputs : d.width, no = l == d.depth ? d.outputs : d.width;
+    off += no * ni + no;
+  }
+  const T* adj = dy;
+  for (int l = d.depth; l >= 0; --l) {
+    const Idx ni = l == 0 ? d.inputs : d.width, no = l == d.depth ? d.outputs : d.width, w = offs[static_cast<std::size_t>(l)];
+    const T* in = l == 0 ? x : h + (l - 1) * blk;
+    G.resize(no, ni);
+    affine_batch_stats(S, P, ni, no, adj, in, offsets, G.data(), s1 + w, s2 + w);
+    axpy(no * ni, T(1), G.data(), dparams + w);
+    accumulate_double(no * ni, G.data(), r + w);
+    G.resize(1, no);
+    bias_batch_stats(P, no, adj, offsets, G.data(), s1 + w + no * ni, s2 + w + no * ni);
+    axpy(no, T(1), G.data(), dparams + w + no * ni);
+    accumulate_double(no, G.data(), r + w + no * ni);
+    const T* W = params + w;
+    if (l == 0) {
+      if (dx) Map<T>(dx, rows, ni).noalias() += CMap<T>(adj, rows, no) * CMap<T>(W, no, ni);
+      break;
+    }
+    dh.noalias() = CMap<T>(adj, rows, no) * CMap<T>(W, no, ni);
+    T* dzl = dz + (l - 1) * blk;
+    std::fill(dzl, dzl + blk, T(0));
+    unary_jet_backward_cpu<T>(d.act, d.power, s, P * d.width, z + (l - 1) * blk, h + (l - 1) * blk, dh.data(), dzl);
+    adj = dzl;
+  }
+}
+
 template <class T>
 void HostOps<T>::rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
                                  bool weighted, T* out, double* stats) {

@@ -104,11 +104,11 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) con
                 "network expects " << m_config.inputs << " input columns, got " << x.value().shape());
   const Activation act = m_config.activation;
   Var<T> e = embed(tape, x);
-  // On a backend that takes it, a plain network is one op (a fused kernel on the device); not while its layers
-  // are batched for gradient statistics, and not when the hidden layers are asked for.
+  // On a backend that takes it, a plain network is one op (a fused kernel on the device, with the batch
+  // statistics in the same sweep when its layers are batched); not when the hidden layers are asked for.
   const DenseStack stack{m_config.embedded_width(), m_config.width, m_config.depth, m_config.outputs, act, 0};
-  const bool fused = tape.backend() && !m_config.modified && !hidden && !tape.batched() &&
-                     tape.backend()->dense_stack_supported(stack, e.streams());
+  const bool fused = tape.backend() && !m_config.modified && !hidden &&
+                     tape.backend()->dense_stack_supported(stack, e.streams(), tape.batched());
   if (fused) return output_transform(tape, x, tape.dense_stack(e, m_w.front(), stack));
   Var<T> u, d;  // modified MLP: U and V - U
   if (m_config.modified) {

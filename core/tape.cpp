@@ -290,6 +290,7 @@ Var<T> Tape<T>::dense_stack(Var<T> xv, int first_weight, const DenseStack& d) {
   n.w = first_weight;
   n.stack = d;
   n.needs_grad = true;
+  n.batched = m_batched;
   return run(n);
 }
 

@@ -14,6 +14,7 @@
 #include "cuda_check.h"
 #include "device_vector_ops.h"
 #include "elementwise.h"
+#include "fused_mlp.h"
 #include "jet_ops.h"
 #include "rba_loss.h"
 #include "reduce.h"
@@ -222,6 +223,81 @@ void DeviceOps<T>::product_backward(const StreamSet& s, Idx n, const T* u, const
 }
 
 // ---- loss, optimiser, reductions ----
+
+namespace {
+FusedMlpShape fused_shape(const DenseStack& d) {
+  FusedMlpShape s;
+  s.inputs = d.inputs;
+  s.width = d.width;
+  s.depth = d.depth;
+  s.outputs = d.outputs;
+  s.activation = d.act;
+  s.power = d.power;
+  return s;
+}
+}  // namespace
+
+template <class T>
+bool DeviceOps<T>::dense_stack_supported(const DenseStack& d, const StreamSet& s) {
+  std::string why;
+  return s.size() <= MAX_STREAMS && fused_mlp_supported<T>(*m_ctx, fused_shape(d), s.size(), &why);
+}
+
+template <class T>
+void DeviceOps<T>::dense_stack_forward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
+                                       T* y, T* z, T* h) {
+  fused_mlp_forward<T>(*m_ctx, fused_shape(d), rules_for(s).unary, P, params, x, y, z, h);
+}
+
+// The fused sweep gives every dz_l; the parameter gradients dW_l = dz_l^T h_{l-1} (K = S*P reductions) and the
+// input adjoint go to cuBLAS, as DeviceMlp::backward does.
+template <class T>
+void DeviceOps<T>::dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
+                                        const T* dy, const T* z, const T* h, T* dz, T* dparams, T* dx) {
+  const FusedMlpShape shape = fused_shape(d);
+  fused_mlp_backward<T>(*m_ctx, shape, rules_for(s).unary, P, params, dy, z, h, dz);
+  const Idx rows = s.size() * P, blk = rows * d.width;
+  for (int l = 0; l <= d.depth; ++l) {
+    const Idx in = l == 0 ? d.inputs : d.width, out = l == d.depth ? d.outputs : d.width;
+    const T* input = l == 0 ? x : h + (l - 1) * blk;
+    const T* adjoint = l == d.depth ? dy : dz + l * blk;
+    const Idx w = fused_w_offset(shape, l), b = fused_b_offset(shape, l);
+    cuda::affine_backward<T>(*m_ctx, rows, P, in, out, input, params + w, adjoint, dparams + w, dparams + b,
+                             l == 0 ? dx : nullptr);
+  }
+}
+
+template <class T>
+bool DeviceOps<T>::dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches) {
+  std::string why;
+  return batches <= FUSED_STATS_MAX_BATCHES && s.size() <= MAX_STREAMS &&
+         fused_mlp_stats_supported<T>(*m_ctx, fused_shape(d), s.size(), &why);
+}
+
+// The kernel overwrites G, S1 (T) and S2 (double) over the stack's parameters; the contract accumulates s1, s2
+// and r in double and adds G into the gradient. Measurement steps only (never captured): temporaries from the pool.
+template <class T>
+void DeviceOps<T>::dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params,
+                                              const T* x, const T* dy, const T* z, const T* h, T* dz,
+                                              const std::vector<Idx>& offsets, T* dparams, double* s1, double* s2,
+                                              double* r, T* dx) {
+  const FusedMlpShape shape = fused_shape(d);
+  const Idx n = fused_param_count(shape);
+  T* G = static_cast<T*>(allocate(sizeof(T) * static_cast<std::size_t>(n)));
+  T* S1 = static_cast<T*>(allocate(sizeof(T) * static_cast<std::size_t>(n)));
+  double* S2 = static_cast<double*>(allocate(sizeof(double) * static_cast<std::size_t>(n)));
+  fused_mlp_backward_stats<T>(*m_ctx, shape, rules_for(s).unary, P, params, x, dy, z, h, dz, offsets, G, S1, S2);
+  cuda::axpy<T>(*m_ctx, n, T(1), G, dparams);
+  accumulate_double(n, G, r);
+  accumulate_double(n, S1, s1);
+  cuda::axpy<double>(*m_ctx, n, 1.0, S2, s2);
+  if (dx)  // dx += dz_0 W_0
+    cuda::affine_backward<T>(*m_ctx, s.size() * P, P, d.inputs, d.width, x, params + fused_w_offset(shape, 0), dz,
+                             nullptr, nullptr, dx);
+  release(G);
+  release(S1);
+  release(S2);
+}
 
 template <class T>
 void DeviceOps<T>::rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,

@@ -64,6 +64,18 @@ class DeviceOps final : public BackendOps<T> {
   void product_forward(const StreamSet& s, Idx n, const T* u, const T* v, T* y) override;
   void product_backward(const StreamSet& s, Idx n, const T* u, const T* v, const T* dy, T* du, T* dv) override;
 
+  // The fused jet-MLP kernels (fused_mlp.h) where they take the shape; else the tape records layer by layer.
+  bool dense_stack_supported(const DenseStack& d, const StreamSet& s) override;
+  void dense_stack_forward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, T* y, T* z,
+                           T* h) override;
+  void dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, const T* dy,
+                            const T* z, const T* h, T* dz, T* dparams, T* dx) override;
+  // fused_mlp_backward_stats (the G_b formed inside the fused sweep), widths <= 128, B <= 256.
+  bool dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches) override;
+  void dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
+                                  const T* dy, const T* z, const T* h, T* dz, const std::vector<Idx>& offsets,
+                                  T* dparams, double* s1, double* s2, double* r, T* dx) override;
+
   void rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
                        bool weighted, T* out, double* stats) override;
   void rba_mse_backward(Idx P, Idx k, const T* r, const T* lambda, bool weighted, const T* dloss, T* dr) override;

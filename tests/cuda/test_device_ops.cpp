@@ -496,3 +496,74 @@ TEST_CASE_TEMPLATE("device ops: name, factory, and what a capture refuses", T, f
   CHECK(back[7] == T(2));
   ops->release(buf);
 }
+
+TEST_CASE_TEMPLATE("device ops: the dense stack (fused jet-MLP kernels + cuBLAS dW) matches the host ops", T, float,
+                   double) {
+  Ops<T> o;
+  for (const DenseStack d : {DenseStack{2, 16, 2, 1, Activation::Tanh, 0}, DenseStack{21, 128, 6, 2, Activation::Tanh, 0},
+                             DenseStack{3, 64, 3, 1, Activation::Sin, 0}}) {
+    for (const StreamSetPtr& sp : stream_sets()) {
+      const StreamSet& s = *sp;  // fixes S and the jet rules; the stack's input width is independent of it
+      REQUIRE(o.dev.dense_stack_supported(d, s));
+      for (Idx P : {Idx{37}, Idx{1000}}) {
+        const Idx R = s.size() * P, blk = static_cast<Idx>(d.depth) * R * d.width;
+        Idx np = 0;
+        for (int l = 0; l <= d.depth; ++l) {
+          const Idx in = l == 0 ? d.inputs : d.width, out = l == d.depth ? d.outputs : d.width;
+          np += in * out + out;
+        }
+        const auto u = [](Idx n) { return static_cast<std::size_t>(n); };
+        Buf<T> params(o, rnd<T>(u(np), 21, -0.3, 0.3)), x(o, rnd<T>(u(R * d.inputs), 22));
+        Buf<T> y(o, rnd<T>(u(R * d.outputs), 23)), z(o, rnd<T>(u(blk), 24)), h(o, rnd<T>(u(blk), 25));
+        Buf<T> dy(o, rnd<T>(u(R * d.outputs), 26)), dz(o, rnd<T>(u(blk), 27)), dp(o, rnd<T>(u(np), 28));
+        Buf<T> dx(o, rnd<T>(u(R * d.inputs), 29));
+        const std::string what = "dense stack " + std::to_string(d.inputs) + "-" + std::to_string(d.width) + "x" +
+                                 std::to_string(d.depth) + "-" + std::to_string(d.outputs) + " S=" +
+                                 std::to_string(s.size()) + " P=" + std::to_string(P);
+        o.host.dense_stack_forward(d, s, P, params.h(), x.h(), y.h(), z.h(), h.h());
+        o.dev.dense_stack_forward(d, s, P, params.d(), x.d(), y.d(), z.d(), h.d());
+        expect(what + " y", y);
+        expect(what + " z", z);
+        expect(what + " h", h);
+        o.host.dense_stack_backward(d, s, P, params.h(), x.h(), dy.h(), z.h(), h.h(), dz.h(), dp.h(), dx.h());
+        o.dev.dense_stack_backward(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), dp.d(), dx.d());
+        expect(what + " dz", dz);
+        expect(what + " dparams (accumulated)", dp);
+        expect(what + " dx (accumulated)", dx);
+      }
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("device ops: the dense stack's backward with batch statistics matches the host ops", T, float, double) {
+  Ops<T> o;
+  const DenseStack d{2, 32, 3, 1, Activation::Tanh, 0};
+  const StreamSetPtr sp = StreamSet::make({"t", "x"}, {"t", "xx"});
+  const StreamSet& s = *sp;
+  for (const Idx P : {Idx{37}, Idx{1000}}) {
+    for (const Idx B : {Idx{2}, Idx{7}, Idx{37}}) {
+      if (!o.dev.dense_stack_stats_supported(d, s, static_cast<int>(B))) continue;
+      std::vector<Idx> offsets;
+      for (Idx k = 0; k <= B; ++k) offsets.push_back(k * P / B);
+      const Idx R = s.size() * P, blk = static_cast<Idx>(d.depth) * R * d.width;
+      const Idx np = (d.inputs * d.width + d.width) + (d.depth - 1) * (d.width * d.width + d.width) + (d.width + 1);
+      const auto u = [](Idx n) { return static_cast<std::size_t>(n); };
+      Buf<T> params(o, rnd<T>(u(np), 31, -0.3, 0.3)), x(o, rnd<T>(u(R * d.inputs), 32));
+      Buf<T> y(o, rnd<T>(u(R), 33)), z(o, rnd<T>(u(blk), 34)), h(o, rnd<T>(u(blk), 35));
+      Buf<T> dy(o, rnd<T>(u(R), 36)), dz(o, rnd<T>(u(blk), 37)), dp(o, rnd<T>(u(np), 38)), dx(o, rnd<T>(u(R * d.inputs), 39));
+      Buf<T, double> s1(o, rnd<double>(u(np), 40)), s2(o, rnd<double>(u(np), 41, 0, 1)), r(o, rnd<double>(u(np), 42));
+      const std::string what = "dense stack stats P=" + std::to_string(P) + " B=" + std::to_string(B);
+      o.host.dense_stack_forward(d, s, P, params.h(), x.h(), y.h(), z.h(), h.h());
+      o.dev.dense_stack_forward(d, s, P, params.d(), x.d(), y.d(), z.d(), h.d());
+      o.host.dense_stack_backward_stats(d, s, P, params.h(), x.h(), dy.h(), z.h(), h.h(), dz.h(), offsets, dp.h(), s1.h(),
+                                        s2.h(), r.h(), dx.h());
+      o.dev.dense_stack_backward_stats(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), offsets, dp.d(), s1.d(),
+                                       s2.d(), r.d(), dx.d());
+      expect(what + " dparams", dp);
+      expect(what + " s1", s1);
+      expect(what + " s2", s2);
+      expect(what + " r", r);
+      expect(what + " dx", dx);
+    }
+  }
+}
