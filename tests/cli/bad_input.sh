@@ -37,6 +37,14 @@ printf '{"net": {"width": 8,}' >"$tmp/bad.json"
 expect_error "malformed JSON" "$bin" train helmholtz --config "$tmp/bad.json"
 printf '[1, 2]' >"$tmp/array.json"
 expect_error "object" "$bin" train helmholtz --config "$tmp/array.json"
+# The CUDA backend where it cannot run (no backend in this build, or no device here), and TF32 on the CPU.
+# On a machine with a GPU the first case trains instead, so it is skipped there.
+if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+  expect_error "use backend 'cpu'" "$bin" train helmholtz --backend cuda "${tiny[@]}" --out "$tmp/cuda"
+  [ -e "$tmp/cuda" ] && { echo "FAIL: --backend cuda made a run folder"; fails=$((fails + 1)); }
+fi
+expect_error "train.backend=cuda" "$bin" train helmholtz --precision tf32 "${tiny[@]}" --out "$tmp/tf32"
+expect_error "train.gemm" "$bin" train helmholtz --set train.gemm='"tf16"' "${tiny[@]}" --out "$tmp/tf16"
 
 # A good run to resume from and evaluate.
 "$bin" train helmholtz "${tiny[@]}" --iters 4 --out "$tmp/run" >/dev/null 2>&1 || { echo "FAIL: tiny run"; exit 1; }
