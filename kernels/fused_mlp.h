@@ -10,7 +10,8 @@
 //   backward + statistics (fused_mlp_stats.cu): the same sweep with tiles aligned to B contiguous batches of the
 //             points; each tile forms every layer's dz_l^T h_{l-1} (and the bias's column sum) from the rows it
 //             holds in shared memory, so G_b, and from them G, S1 = sum c_b G_b, S2 = sum (c_b G_b)^2, come
-//             out of the one pass (definitions in batch_stats_rule.h).
+//             out of the one pass (definitions in batch_stats_rule.h); optionally also, per parameter group,
+//             sum_i ||g_i||^2 of the per-point gradients g_i (the per-sample statistics), from the same tiles.
 // Parameters: one flat buffer in Mlp<T>'s ParamStore order (layer0.W, layer0.b, layer1.W, ...).
 // Buffers z, h, dz: `depth` blocks of S*P x width each, block l at l*S*P*width. Compiled, not yet run on a device.
 #pragma once
@@ -61,12 +62,18 @@ bool fused_mlp_stats_supported(Context& ctx, const FusedMlpShape& s, int streams
 // layer0.b, ...): G (T) = the full gradient dL/dparams = sum_b G_b, S1 (T) = sum_b c_b G_b, S2 (double) =
 // sum_b (c_b G_b)^2, c_b = P / n_b; all fused_param_count(s) entries, overwritten. x: the input jet (S*P x
 // inputs); offsets: B + 1 host entries from 0 to P, increasing (B <= FUSED_STATS_MAX_BATCHES); dz may be null
-// (not stored). Deterministic: each block owns a run of tiles of one batch and writes its own partial sums in
-// Context::scratch; a second kernel adds them per batch in a fixed order. Captured in a graph, the offsets
-// are frozen (they are a kernel parameter).
+// (not stored). sample_sq (double, may be null: not computed, and the kernel is the one without it): 2 (depth + 1)
+// entries in parameter order (layer0.W, layer0.b, layer1.W, ...), overwritten with sum over points i of ||g_i||^2,
+//   W_l: ||g_i||^2 = sum_{s,s'} (dz_{s,i} . dz_{s',i}) (a_{s,i} . a_{s',i})   (a = h_{l-1}, x for l = 0;
+//        dy for dz at l = depth),   b_l: ||g_i||^2 = |dz_{0,i}|^2   (value stream),
+// as per_sample_sq_norms (batch_stats.h), summed in double; independent of the batch split. Deterministic: each
+// block owns a run of tiles of one batch and writes its own partial sums in Context::scratch (one per warp for
+// sample_sq); a second kernel adds them in a fixed order. Captured in a graph, the offsets are frozen (they are
+// a kernel parameter).
 template <class T>
 void fused_mlp_backward_stats(Context& ctx, const FusedMlpShape& s, const FlatRules& rules, std::ptrdiff_t points,
                               const T* params, const T* x, const T* dy, const T* z, const T* h, T* dz,
-                              const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2);
+                              const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2,
+                              double* sample_sq = nullptr);
 
 }  // namespace jetpinn::cuda

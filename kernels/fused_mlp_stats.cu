@@ -9,6 +9,13 @@
 // points p >= np of a ragged tile are zero in act and inp. Shared memory: act and inp (MAX_ROWS x lda each),
 // wt as in the backward (about 130 KB in float, 196 KB in double at width 128).
 // The combine kernel sums each batch's chunk partials in chunk order, then G, S1, S2 (combine_chunk_partials).
+// Per-sample squared norms (sample_sq non-null: the SQ instantiation; the null case is the kernel without them):
+// per tile and layer, after the G_b accumulation and while adj and inp are still in shared memory, warp w takes
+// the items e = (p S + s) S + t with t >= s, e = w, w + 8, ..., and adds
+//   (s == t ? 1 : 2) (adj_{s,p} . adj_{t,p}) (inp_{s,p} . inp_{t,p})   (the weight's ||g_p||^2),
+// and the points p = w, w + 8, ... their |adj_{0,p}|^2 (the bias's), in double; lane 0 writes (first tile) or
+// adds them into the warp's own double partial (chunk, warp) in scratch; the combine kernel sums those in
+// (chunk, warp) order. Fixed assignment and order: deterministic, no atomics.
 // CT = max(1, tiles / (2 x SMs)): a fixed function of the shape and the device, so results are reproducible.
 // Compiled with nvcc for sm_90; NOT yet run on a device.
 #include <algorithm>
@@ -88,13 +95,51 @@ __device__ void accumulate_layer_stats(const Geometry& g, const T* adj, int out,
   }
 }
 
+// The tile's share of one layer's sum over points of ||g_p||^2 for the weight (wsq[0]) and the bias (wsq[1]):
+// this warp's items (see the top of the file), in double, written (first) or added by lane 0. Reads adj and inp
+// only (no barrier needed before or after, beyond the ones around the G_b accumulation).
 template <class T>
+__device__ void accumulate_layer_sample_sq(const Geometry& g, int np, const T* adj, int out, const T* inp, int in,
+                                           double* __restrict__ wsq, bool first) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, S = g.S;
+  double wt = 0, bt = 0;
+  for (int e = warp; e < np * S * S; e += WARPS) {  // e is uniform across the warp, so are p, s, t
+    const int p = e / (S * S), s = (e / S) % S, t = e % S;
+    if (t < s) continue;  // (t, s) is counted twice at (s, t)
+    const T* ys = adj + (s * g.TP + p) * g.lda;
+    const T* yt = adj + (t * g.TP + p) * g.lda;
+    const T* as = inp + (s * g.TP + p) * g.lda;
+    const T* at = inp + (t * g.TP + p) * g.lda;
+    double dd = 0, da = 0;
+    for (int c = lane; c < out; c += 32) dd += static_cast<double>(ys[c]) * static_cast<double>(yt[c]);
+    for (int c = lane; c < in; c += 32) da += static_cast<double>(as[c]) * static_cast<double>(at[c]);
+    for (int m = 16; m > 0; m >>= 1) {
+      dd += __shfl_xor_sync(0xffffffffu, dd, m);
+      da += __shfl_xor_sync(0xffffffffu, da, m);
+    }
+    wt += (s == t ? 1.0 : 2.0) * dd * da;
+  }
+  for (int p = warp; p < np; p += WARPS) {  // the bias's g_p: the value-stream row r = p
+    const T* y0 = adj + p * g.lda;
+    double dd = 0;
+    for (int c = lane; c < out; c += 32) dd += static_cast<double>(y0[c]) * static_cast<double>(y0[c]);
+    for (int m = 16; m > 0; m >>= 1) dd += __shfl_xor_sync(0xffffffffu, dd, m);
+    bt += dd;
+  }
+  if (lane == 0) {
+    wsq[0] = first ? wt : wsq[0] + wt;
+    wsq[1] = first ? bt : wsq[1] + bt;
+  }
+}
+
+// SQ: also the per-sample squared norms into psq (chunks x WARPS x 2 (depth + 1) doubles); unused otherwise.
+template <class T, bool SQ>
 __global__ void __launch_bounds__(THREADS)
     fused_mlp_backward_stats_kernel(const FusedMlpShape sh, const __grid_constant__ FlatRules rules, const Geometry g,
                                     const __grid_constant__ ChunkTable tab, std::ptrdiff_t nparams,
                                     const T* __restrict__ params, const T* __restrict__ x, const T* __restrict__ dy,
                                     const T* __restrict__ z, const T* __restrict__ h, T* __restrict__ dz,
-                                    T* __restrict__ partial) {
+                                    T* __restrict__ partial, double* __restrict__ psq) {
   constexpr int RPW = Tile<T>::RPW;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* act = reinterpret_cast<T*>(smem_raw);
@@ -106,6 +151,8 @@ __global__ void __launch_bounds__(THREADS)
   T* part = partial + std::ptrdiff_t(blockIdx.x) * nparams;
   const std::ptrdiff_t block = std::ptrdiff_t(g.S) * g.P * sh.width;
   const int W = sh.width;
+  double* wsq = nullptr;  // this warp's per-sample partial: 2 (depth + 1) doubles, parameter order
+  if constexpr (SQ) wsq = psq + (std::ptrdiff_t(blockIdx.x) * WARPS + warp) * (2 * (sh.depth + 1));
 
   for (std::ptrdiff_t p0 = q0; p0 < q1; p0 += g.TP) {
     const bool first = p0 == q0;
@@ -118,6 +165,8 @@ __global__ void __launch_bounds__(THREADS)
       __syncthreads();
       accumulate_layer_stats<T>(g, act, layer_out(sh, l + 1), inp, W, part + w_off(sh, l + 1), part + b_off(sh, l + 1),
                                 first);
+      if constexpr (SQ)
+        accumulate_layer_sample_sq<T>(g, np, act, layer_out(sh, l + 1), inp, W, wsq + 2 * (l + 1), first);
       // dh_l = adj W_{l+1}, then dz_l in place, exactly as fused_mlp_backward_kernel.
       T acc[RPW][COLS_PER_LANE];
       tile_gemm<T, RPW>(act, g.lda, wt, layer_out(sh, l + 1), W, acc);
@@ -142,16 +191,25 @@ __global__ void __launch_bounds__(THREADS)
     load_rows<T>(g, p0, np, x, sh.inputs, inp);
     __syncthreads();
     accumulate_layer_stats<T>(g, act, W, inp, sh.inputs, part + w_off(sh, 0), part + b_off(sh, 0), first);
+    if constexpr (SQ) accumulate_layer_sample_sq<T>(g, np, act, W, inp, sh.inputs, wsq, first);
     __syncthreads();  // act and inp are reloaded by the next tile
   }
 }
 
+// Also, when sample_sq is set, entry j < nsq of the per-sample norms: the sum of the sq_parts warp partials of
+// psq in order (nsq <= nparams: every layer has at least one weight and one bias entry).
 template <class T>
 __global__ void combine_chunk_stats_kernel(std::ptrdiff_t nparams, const __grid_constant__ ChunkTable tab, int TP,
                                            const T* __restrict__ partial, T* __restrict__ G, T* __restrict__ S1,
-                                           double* __restrict__ S2) {
+                                           double* __restrict__ S2, int nsq, std::ptrdiff_t sq_parts,
+                                           const double* __restrict__ psq, double* __restrict__ sample_sq) {
   const std::ptrdiff_t j = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= nparams) return;
+  if (sample_sq && j < nsq) {
+    double v = 0;
+    for (std::ptrdiff_t q = 0; q < sq_parts; ++q) v += psq[q * nsq + j];
+    sample_sq[j] = v;
+  }
   T g, s1;
   double s2;
   combine_chunk_partials<T>(partial, nparams, j, tab.off, tab.batches, TP, tab.tiles_per_chunk, g, s1, s2);
@@ -183,7 +241,8 @@ bool fused_mlp_stats_supported(Context& ctx, const FusedMlpShape& s, int streams
 template <class T>
 void fused_mlp_backward_stats(Context& ctx, const FusedMlpShape& s, const FlatRules& rules, std::ptrdiff_t points,
                               const T* params, const T* x, const T* dy, const T* z, const T* h, T* dz,
-                              const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2) {
+                              const std::vector<std::ptrdiff_t>& offsets, T* G, T* S1, double* S2,
+                              double* sample_sq) {
   std::string why;
   JETPINN_CHECK(fused_mlp_stats_supported<T>(ctx, s, rules.streams, &why), "fused_mlp_backward_stats: " << why);
   JETPINN_CHECK(points >= 1, "fused_mlp_backward_stats: needs at least one point");
@@ -211,17 +270,32 @@ void fused_mlp_backward_stats(Context& ctx, const FusedMlpShape& s, const FlatRu
   for (int b = 0; b < B; ++b) chunks += batch_chunk_count(tab.off[b + 1] - tab.off[b], g.TP, tab.tiles_per_chunk);
   JETPINN_CHECK(chunks <= 0x7fffffff, "fused_mlp_backward_stats: " << points << " points exceed one grid");
   const std::ptrdiff_t nparams = fused_param_count(s);
-  T* partial = static_cast<T*>(ctx.scratch(sizeof(T) * static_cast<std::size_t>(chunks * nparams)));
+  // Scratch: the T partials, then (sample_sq only) the double warp partials from a 256-byte boundary.
+  const int nsq = 2 * (s.depth + 1);
+  const std::ptrdiff_t sq_parts = sample_sq ? chunks * WARPS : 0;
+  const std::size_t part_bytes = sizeof(T) * static_cast<std::size_t>(chunks * nparams);
+  const std::size_t sq_at = (part_bytes + 255) / 256 * 256;
+  unsigned char* scratch = static_cast<unsigned char*>(
+      ctx.scratch(sample_sq ? sq_at + sizeof(double) * static_cast<std::size_t>(sq_parts * nsq) : part_bytes));
+  T* partial = reinterpret_cast<T*>(scratch);
+  double* psq = sample_sq ? reinterpret_cast<double*>(scratch + sq_at) : nullptr;
   const std::size_t smem = stats_smem_bytes<T>(s, g);
-  CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_stats_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(smem)));
   const cudaStream_t st = static_cast<cudaStream_t>(ctx.stream());
-  fused_mlp_backward_stats_kernel<T><<<static_cast<unsigned>(chunks), THREADS, smem, st>>>(
-      s, rules, g, tab, nparams, params, x, dy, z, h, dz, partial);
+  if (sample_sq) {
+    CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_stats_kernel<T, true>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    fused_mlp_backward_stats_kernel<T, true><<<static_cast<unsigned>(chunks), THREADS, smem, st>>>(
+        s, rules, g, tab, nparams, params, x, dy, z, h, dz, partial, psq);
+  } else {
+    CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_stats_kernel<T, false>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    fused_mlp_backward_stats_kernel<T, false><<<static_cast<unsigned>(chunks), THREADS, smem, st>>>(
+        s, rules, g, tab, nparams, params, x, dy, z, h, dz, partial, nullptr);
+  }
   CUDA_CHECK_LAUNCH("fused_mlp_backward_stats_kernel");
   const int threads = 256;
   combine_chunk_stats_kernel<T><<<static_cast<unsigned>((nparams + threads - 1) / threads), threads, 0, st>>>(
-      nparams, tab, g.TP, partial, G, S1, S2);
+      nparams, tab, g.TP, partial, G, S1, S2, nsq, sq_parts, psq, sample_sq);
   CUDA_CHECK_LAUNCH("combine_chunk_stats_kernel");
 }
 
@@ -229,7 +303,7 @@ void fused_mlp_backward_stats(Context& ctx, const FusedMlpShape& s, const FlatRu
   template bool fused_mlp_stats_supported<T>(Context&, const FusedMlpShape&, int, std::string*);                   \
   template void fused_mlp_backward_stats<T>(Context&, const FusedMlpShape&, const FlatRules&, std::ptrdiff_t,       \
                                             const T*, const T*, const T*, const T*, const T*, T*,                   \
-                                            const std::vector<std::ptrdiff_t>&, T*, T*, double*);
+                                            const std::vector<std::ptrdiff_t>&, T*, T*, double*, double*);
 JETPINN_INSTANTIATE(float)
 JETPINN_INSTANTIATE(double)
 

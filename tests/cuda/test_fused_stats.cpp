@@ -7,7 +7,13 @@
 //    split) where B >= 2.
 // Tolerances: 1e-12 / 1e-5 normwise (cuda_test_helpers.h); SNR relative 1e-10 / 1e-4 (a ratio of norms of sums,
 // float32's S1 error of ~1e-6 relative enters squared-then-rooted, with margin). Compiled; NOT yet run on a device.
+// Per-sample squared norms (fused_mlp_backward_stats's sample_sq) against a float64 brute force that forms each
+// point's g_i = sum_s dz_{s,i}^T a_{s,i} explicitly from the sweep's own dz and the forward's h, and its squared
+// Frobenius norm (not the Gram identity the kernel uses); every entry relative, 1e-12 / 1e-5 (the kernel sums in
+// double from the same T values, so float's error is also only the order of the double sums); two runs give the
+// same bits, and G, S1, S2 are the same bits with and without sample_sq.
 #include <cmath>
+#include <cstring>
 
 #include "batch_stats_rule.h"
 #include "cuda_test_helpers.h"
@@ -223,4 +229,125 @@ TEST_CASE("fused batch statistics: bad batch offsets are refused with what was e
   CHECK_THROWS_WITH_AS(dm.backward_stats(dy, {0, 5, 9}, StatsPath::Fused), doctest::Contains("from 0 to the point count"),
                        Error);
   CHECK_THROWS_WITH_AS(dm.backward_stats(dy, {0, 5, 5, 10}, StatsPath::Fused), doctest::Contains("is empty"), Error);
+}
+
+namespace {
+
+// sum_i ||g_i||^2 per parameter group (layer0.W, layer0.b, ...), in double, g_i formed as a matrix.
+std::vector<double> brute_force_sample_sq(const FusedMlpShape& sh, int S, Index P, const std::vector<double>& x,
+                                          const std::vector<double>& dy, const std::vector<double>& h,
+                                          const std::vector<double>& dz) {
+  std::vector<double> sq(static_cast<std::size_t>(2 * (sh.depth + 1)), 0.0);
+  const Index block = S * P * sh.width;
+  for (int l = 0; l <= sh.depth; ++l) {
+    const int in = l == 0 ? sh.inputs : sh.width, out = l == sh.depth ? sh.outputs : sh.width;
+    const double* adj = l == sh.depth ? dy.data() : dz.data() + l * block;
+    const double* a = l == 0 ? x.data() : h.data() + (l - 1) * block;
+    std::vector<double> gi(static_cast<std::size_t>(out * in));
+    double w = 0, b = 0;
+    for (Index i = 0; i < P; ++i) {
+      std::fill(gi.begin(), gi.end(), 0.0);
+      for (int s = 0; s < S; ++s) {
+        const Index r = s * P + i;
+        for (int o = 0; o < out; ++o)
+          for (int k = 0; k < in; ++k) gi[static_cast<std::size_t>(o * in + k)] += adj[r * out + o] * a[r * in + k];
+      }
+      for (double v : gi) w += v * v;
+      for (int o = 0; o < out; ++o) b += adj[i * out + o] * adj[i * out + o];  // value stream: rows 0..P-1
+    }
+    sq[static_cast<std::size_t>(2 * l)] = w;
+    sq[static_cast<std::size_t>(2 * l + 1)] = b;
+  }
+  return sq;
+}
+
+template <class T>
+bool same_bits(const DeviceTensor<T>& a, const DeviceTensor<T>& b) {
+  const std::vector<T> ha = a.to_host(), hb = b.to_host();
+  return ha.size() == hb.size() && std::memcmp(ha.data(), hb.data(), ha.size() * sizeof(T)) == 0;
+}
+
+template <class T>
+void run_sample_sq_case(const StatsCase& sc, int seed) {
+  MlpConfig cfg;
+  cfg.inputs = 2;
+  cfg.width = sc.width;
+  cfg.depth = sc.depth;
+  cfg.outputs = sc.outputs;
+  Mlp<T> mlp(cfg, static_cast<std::uint64_t>(seed++));
+  const int S = sc.streams->size();
+  const auto pts = ct::random_data<T>(static_cast<std::size_t>(sc.P * 2), static_cast<std::uint64_t>(seed++));
+  RowMat<T> pts_t(sc.P, 2);
+  for (Index i = 0; i < pts_t.size(); ++i) pts_t.data()[i] = pts.t[static_cast<std::size_t>(i)];
+  const auto R = ct::random_data<T>(static_cast<std::size_t>(S * sc.P * sc.outputs), static_cast<std::uint64_t>(seed++));
+  const std::string what = std::to_string(sc.depth) + "x" + std::to_string(sc.width) + " S=" + std::to_string(S) +
+                           " P=" + std::to_string(sc.P) + " B=" + std::to_string(sc.B);
+
+  DeviceMlp<T> dm(ct::ctx(), mlp, sc.streams);
+  std::string why;
+  REQUIRE_MESSAGE(dm.fused_stats_supported(&why), why);
+  DeviceTensor<T> x(ct::ctx());
+  x.upload(DeviceMlp<T>::input_jet(ConstMatView<T>(pts_t.data(), pts_t.rows(), pts_t.cols()), *sc.streams));
+  auto dy = ct::upload(R.t, S * sc.P, sc.outputs);
+  dm.forward(x, MlpPath::Fused);
+
+  const FusedMlpShape& sh = dm.shape();
+  const FlatRules rules = flatten_unary(*sc.streams);
+  const Index n = fused_param_count(sh);
+  const int nsq = 2 * (sh.depth + 1);
+  const std::vector<Index> off = even_batches(sc.P, sc.B);
+  struct Out {
+    DeviceTensor<T> dz, G, S1;
+    DeviceTensor<double> S2, sq;
+  };
+  auto sweep = [&](bool with_sq) {
+    Out o{DeviceTensor<T>(ct::ctx(), sh.depth * S * sc.P, sh.width), DeviceTensor<T>(ct::ctx(), n, 1),
+          DeviceTensor<T>(ct::ctx(), n, 1), DeviceTensor<double>(ct::ctx(), n, 1),
+          DeviceTensor<double>(ct::ctx(), nsq, 1)};
+    o.sq.set_zero();
+    fused_mlp_backward_stats<T>(ct::ctx(), sh, rules, sc.P, dm.params().data(), x.data(), dy.data(), dm.z().data(),
+                                dm.h().data(), o.dz.data(), off, o.G.data(), o.S1.data(), o.S2.data(),
+                                with_sq ? o.sq.data() : nullptr);
+    ct::ctx().synchronize();
+    return o;
+  };
+  const Out a = sweep(true), b = sweep(true), plain = sweep(false);
+
+  const std::vector<double> xh = ct::download(x), hh = ct::download(dm.h()), dzh = ct::download(a.dz);
+  const std::vector<double> want = brute_force_sample_sq(sh, S, sc.P, xh, R.d, hh, dzh);
+  const std::vector<double> got = ct::download(a.sq);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t e = 0; e < want.size(); ++e) {
+    REQUIRE(want[e] > 0);  // random inputs: every group has a non-zero per-sample gradient
+    ct::check_close(what + " layer " + std::to_string(e / 2) + (e % 2 ? " bias" : " weight") + " sum_i ||g_i||^2",
+                    {got[e]}, {want[e]}, ct::tol<T>());
+  }
+  // The statistics beside it are still right (same brute force as above).
+  std::vector<double> G, S1, S2;
+  brute_force(sh, S, sc.P, xh, R.d, hh, dzh, off, G, S1, S2);
+  ct::check_close(what + " G (with sample_sq)", ct::download(a.G), G, ct::tol<T>());
+  ct::check_close(what + " S2 (with sample_sq)", ct::download(a.S2), S2, ct::tol<T>());
+  CHECK_MESSAGE(same_bits(a.sq, b.sq), what << ": sample_sq differs between two identical runs");
+  CHECK_MESSAGE(same_bits(a.G, b.G), what << ": G differs between two identical runs");
+  const bool unchanged = same_bits(a.G, plain.G) && same_bits(a.S1, plain.S1) && same_bits(a.S2, plain.S2) &&
+                         same_bits(a.dz, plain.dz);
+  CHECK_MESSAGE(unchanged, what << ": G, S1, S2 or dz change when sample_sq is requested");
+}
+
+}  // namespace
+
+// S = 1, 4, 6 streams; widths 16 and 128; ragged P and batches; the last case has chunks of several tiles (the
+// partials' add path: P = 6001 at S = 6 is ~600 float tiles, > 2 x SMs).
+TEST_CASE_TEMPLATE("fused batch statistics: per-sample squared norms match a brute force, deterministic", T, float,
+                   double) {
+  auto one = StreamSet::value_only();
+  auto four = StreamSet::make({"t", "x"}, {"t", "xx"});
+  auto six = StreamSet::make({"x", "y"}, {"xx", "xy", "yy"});
+  REQUIRE(one->size() == 1);
+  REQUIRE(four->size() == 4);
+  REQUIRE(six->size() == 6);
+  const std::vector<StatsCase> cases = {{16, 3, 1, one, 37, 5},   {128, 2, 1, one, 300, 7},  {16, 2, 2, four, 61, 60},
+                                        {128, 3, 1, four, 129, 1}, {128, 2, 1, six, 101, 4}, {16, 2, 1, six, 6001, 3}};
+  int seed = 500;
+  for (const StatsCase& sc : cases) run_sample_sq_case<T>(sc, seed += 10);
 }
