@@ -7,28 +7,14 @@
 #include <cmath>
 
 #include "activations.h"  // JETPINN_HD
+#include "adam_scalars.h"
 
 namespace jetpinn::cuda {
 
-// Per-step scalars, computed on the host exactly as Adam<T>::step does.
-struct AdamScalars {
-  double lr = 0, eps = 0, bc1 = 1, bc2 = 1;  // bc = 1 - beta^t
-  double b1 = 0, c1 = 0, b2 = 0, c2 = 0;     // beta1, 1 - beta1, beta2, 1 - beta2 (cast to T at use)
-};
-
-// Scalars of step number t (>= 1, after the increment) with learning rate lr (AdamConfig's beta1, beta2, eps;
-// core/adam.h is not included here because it pulls Eigen into nvcc).
+// Per-step scalars (core/adam_scalars.h): the layout the kernel reads from device memory.
+using AdamScalars = AdamStepScalars;
 inline AdamScalars adam_scalars(double beta1, double beta2, double eps, long t, double lr) {
-  AdamScalars s;
-  s.lr = lr;
-  s.eps = eps;
-  s.bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  s.bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
-  s.b1 = beta1;
-  s.c1 = 1.0 - beta1;
-  s.b2 = beta2;
-  s.c2 = 1.0 - beta2;
-  return s;
+  return adam_step_scalars(beta1, beta2, eps, t, lr);
 }
 
 namespace detail {

@@ -1,0 +1,28 @@
+// The per-step scalars of an Adam update, computed on the host as Adam<T>::step does: one definition for the
+// host ops, the device kernel (kernels/adam_rule.h) and the backend, which uploads them to device memory each
+// step so a captured CUDA graph reads the current rate. Plain header (no Eigen): nvcc includes it too.
+#pragma once
+#include <cmath>
+
+namespace jetpinn {
+
+struct AdamStepScalars {
+  double lr = 0, eps = 0, bc1 = 1, bc2 = 1;  // bc = 1 - beta^t
+  double b1 = 0, c1 = 0, b2 = 0, c2 = 0;     // beta1, 1 - beta1, beta2, 1 - beta2 (cast to T at use)
+};
+
+// Scalars of step number t (>= 1, after the increment) with learning rate lr.
+inline AdamStepScalars adam_step_scalars(double beta1, double beta2, double eps, long t, double lr) {
+  AdamStepScalars s;
+  s.lr = lr;
+  s.eps = eps;
+  s.bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+  s.bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  s.b1 = beta1;
+  s.c1 = 1.0 - beta1;
+  s.b2 = beta2;
+  s.c2 = 1.0 - beta2;
+  return s;
+}
+
+}  // namespace jetpinn
