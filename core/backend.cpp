@@ -165,8 +165,9 @@ void Backend<T>::forward(Tape<T>& tape, int id) {
 template <class T>
 bool Backend<T>::dense_stack_supported(const DenseStack& d, const StreamSet& s, bool batched) {
   if (!batched) return m_ops->dense_stack_supported(d, s);
-  if (!m_stats_on || m_stats_config.per_sample) return false;
-  return m_ops->dense_stack_supported(d, s) && m_ops->dense_stack_stats_supported(d, s, m_stats_config.batches);
+  if (!m_stats_on) return false;
+  return m_ops->dense_stack_supported(d, s) &&
+         m_ops->dense_stack_stats_supported(d, s, m_stats_config.batches, m_stats_config.per_sample);
 }
 
 template <class T>
@@ -288,7 +289,8 @@ void Backend<T>::backward(Tape<T>& tape, int id) {
       const auto blk = static_cast<std::size_t>(n.stack.depth * n.rows * n.stack.width);
       const Index off = m_store->info(n.w).offset;
       if (n.batched && m_stats_on) {
-        const Index P = n.points, B = m_stats_config.batches;
+        const bool per_sample = m_stats_config.per_sample;
+        const Index P = n.points, B = per_sample ? std::min<Index>(P, 256) : m_stats_config.batches;
         JETPINN_CHECK(m_stats_points < 0 || m_stats_points == P,
                       "gradient statistics: batched layers see " << m_stats_points << " and " << P
                                                                  << " points; only one collocation term can be batched");
@@ -298,8 +300,9 @@ void Backend<T>::backward(Tape<T>& tape, int id) {
         for (Index k = 0; k <= B; ++k) offsets.push_back(k * P / B);
         for (int p = 0; p < 2 * (n.stack.depth + 1); ++p) m_seen[static_cast<std::size_t>(n.w + p)] = 1;
         o.dense_stack_backward_stats(n.stack, *a->streams, P, m_values.data + off, x, dy, nb.aux.data, nb.aux2.data,
-                                     ensure(nb.aux3, blk), offsets, m_grads.data + off, m_s1.data + off,
-                                     m_s2.data + off, m_r.data + off, da);
+                                     ensure(nb.aux3, blk), offsets, m_grads.data + off,
+                                     per_sample ? nullptr : m_s1.data + off, per_sample ? nullptr : m_s2.data + off,
+                                     m_r.data + off, per_sample ? m_sq.data + n.w : nullptr, da);
         break;
       }
       o.dense_stack_backward(n.stack, *a->streams, n.points, m_values.data + off, x, dy, nb.aux.data, nb.aux2.data,

@@ -13,19 +13,12 @@
 #include <memory>
 
 #include "activations.h"
+#include "adam_scalars.h"
 #include "check.h"
 #include "lbfgs_vectors.h"
 #include "streams.h"
 
 namespace jetpinn {
-
-// The per-step scalars of an Adam update (t = the step number after the increment), the layout the device's
-// Adam kernel reads from device memory (so a captured CUDA graph picks up each step's rate): 8 doubles.
-struct AdamStepScalars {
-  double lr = 0, eps = 0, bc1 = 1, bc2 = 1;  // bc = 1 - beta^t
-  double b1 = 0, c1 = 0, b2 = 0, c2 = 0;     // beta1, 1 - beta1, beta2, 1 - beta2
-};
-AdamStepScalars adam_step_scalars(double beta1, double beta2, double eps, long t, double lr);
 
 // RBA's update rule and the loss over one residual (rba.h): with w = lambda (weighted) or 1,
 //   loss = mean((w r)^2) over all P*k entries, mse = mean(r^2);
@@ -117,18 +110,21 @@ class BackendOps {
   }
 
   // dense_stack_backward with the batch-gradient statistics of every stack parameter (grad_stats.h) in the same
-  // sweep: dparams += G = sum_b G_b; with c_b = P / n_b, s1 += sum_b c_b G_b, s2 += sum_b (c_b G_b)^2, r += G
-  // (s1, s2, r double, flat like dparams); offsets as affine_batch_stats. dense_stack_stats_supported says
-  // whether this ops does it for B = offsets.size() - 1 batches (else the layers are recorded one by one).
-  virtual bool dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches) {
-    (void)d, (void)s, (void)batches;
+  // sweep: dparams += G = sum_b G_b; r += G (double, flat like dparams); then either (batch variant, s1 and s2
+  // not null) with c_b = P / n_b, s1 += sum_b c_b G_b, s2 += sum_b (c_b G_b)^2, offsets as affine_batch_stats;
+  // or (per-sample variant, sample_sq not null) sample_sq[k] += sum_i |g_i|^2 for the stack's k-th parameter
+  // entry (layer0.W, layer0.b, layer1.W, ...; per_sample_sq_norms' definition), offsets any split of the points.
+  // dense_stack_stats_supported says whether this ops does the variant for B batches (else the layers are
+  // recorded one by one).
+  virtual bool dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches, bool per_sample) {
+    (void)d, (void)s, (void)batches, (void)per_sample;
     return false;
   }
   virtual void dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
                                           const T* dy, const T* z, const T* h, T* dz, const std::vector<Idx>& offsets,
-                                          T* dparams, double* s1, double* s2, double* r, T* dx) {
+                                          T* dparams, double* s1, double* s2, double* r, double* sample_sq, T* dx) {
     (void)d, (void)s, (void)P, (void)params, (void)x, (void)dy, (void)z, (void)h, (void)dz, (void)offsets;
-    (void)dparams, (void)s1, (void)s2, (void)r, (void)dx;
+    (void)dparams, (void)s1, (void)s2, (void)r, (void)sample_sq, (void)dx;
     JETPINN_CHECK(false, name() << ": no fused MLP statistics");
   }
 

@@ -11,19 +11,6 @@
 
 namespace jetpinn {
 
-AdamStepScalars adam_step_scalars(double beta1, double beta2, double eps, long t, double lr) {
-  AdamStepScalars s;
-  s.lr = lr;
-  s.eps = eps;
-  s.bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  s.bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
-  s.b1 = beta1;
-  s.c1 = 1.0 - beta1;
-  s.b2 = beta2;
-  s.c2 = 1.0 - beta2;
-  return s;
-}
-
 namespace {
 template <class T>
 using CMap = Eigen::Map<const RowMat<T>>;
@@ -225,7 +212,7 @@ template <class T>
 void HostOps<T>::dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params,
                                             const T* x, const T* dy, const T* z, const T* h, T* dz,
                                             const std::vector<Idx>& offsets, T* dparams, double* s1, double* s2,
-                                            double* r, T* dx) {
+                                            double* r, double* sample_sq, T* dx) {
   JETPINN_CHECK(!m_capturing, "host ops: gradient statistics are not captured");
   const int S = s.size();
   const Idx rows = S * P, blk = rows * d.width;
@@ -242,11 +229,21 @@ void HostOps<T>::dense_stack_backward_stats(const DenseStack& d, const StreamSet
     const Idx ni = l == 0 ? d.inputs : d.width, no = l == d.depth ? d.outputs : d.width, w = offs[static_cast<std::size_t>(l)];
     const T* in = l == 0 ? x : h + (l - 1) * blk;
     G.resize(no, ni);
-    affine_batch_stats(S, P, ni, no, adj, in, offsets, G.data(), s1 + w, s2 + w);
+    if (sample_sq) {  // the plain layer gradient, and the per-point norms
+      G.noalias() = CMap<T>(adj, rows, no).transpose() * CMap<T>(in, rows, ni);
+      per_sample_sq_norms(S, P, ni, no, adj, in, sample_sq + 2 * l);
+    } else {
+      affine_batch_stats(S, P, ni, no, adj, in, offsets, G.data(), s1 + w, s2 + w);
+    }
     axpy(no * ni, T(1), G.data(), dparams + w);
     accumulate_double(no * ni, G.data(), r + w);
     G.resize(1, no);
-    bias_batch_stats(P, no, adj, offsets, G.data(), s1 + w + no * ni, s2 + w + no * ni);
+    if (sample_sq) {
+      G.row(0) = CMap<T>(adj, rows, no).topRows(P).colwise().sum();
+      per_sample_sq_norms(S, P, ni, no, adj, nullptr, sample_sq + 2 * l + 1);
+    } else {
+      bias_batch_stats(P, no, adj, offsets, G.data(), s1 + w + no * ni, s2 + w + no * ni);
+    }
     axpy(no, T(1), G.data(), dparams + w + no * ni);
     accumulate_double(no, G.data(), r + w + no * ni);
     const T* W = params + w;

@@ -53,10 +53,10 @@ class HostOps final : public BackendOps<T> {
   void dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, const T* dy,
                             const T* z, const T* h, T* dz, T* dparams, T* dx) override;
 
-  bool dense_stack_stats_supported(const DenseStack&, const StreamSet&, int) override { return true; }
+  bool dense_stack_stats_supported(const DenseStack&, const StreamSet&, int, bool) override { return true; }
   void dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
                                   const T* dy, const T* z, const T* h, T* dz, const std::vector<Idx>& offsets,
-                                  T* dparams, double* s1, double* s2, double* r, T* dx) override;
+                                  T* dparams, double* s1, double* s2, double* r, double* sample_sq, T* dx) override;
 
   void rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
                        bool weighted, T* out, double* stats) override;

@@ -23,19 +23,6 @@
 
 namespace jetpinn::cuda {
 
-// The device's Adam kernel reads core's AdamStepScalars through adam_rule.h's AdamScalars: same 8 doubles.
-static_assert(std::is_standard_layout_v<AdamStepScalars> && std::is_standard_layout_v<AdamScalars>);
-static_assert(sizeof(AdamStepScalars) == sizeof(AdamScalars) && sizeof(AdamScalars) == 8 * sizeof(double));
-static_assert(offsetof(AdamStepScalars, lr) == offsetof(AdamScalars, lr) &&
-              offsetof(AdamStepScalars, eps) == offsetof(AdamScalars, eps) &&
-              offsetof(AdamStepScalars, bc1) == offsetof(AdamScalars, bc1) &&
-              offsetof(AdamStepScalars, bc2) == offsetof(AdamScalars, bc2) &&
-              offsetof(AdamStepScalars, b1) == offsetof(AdamScalars, b1) &&
-              offsetof(AdamStepScalars, c1) == offsetof(AdamScalars, c1) &&
-              offsetof(AdamStepScalars, b2) == offsetof(AdamScalars, b2) &&
-              offsetof(AdamStepScalars, c2) == offsetof(AdamScalars, c2),
-              "AdamStepScalars (core/backend_ops.h) and AdamScalars (kernels/adam_rule.h) must share their layout");
-
 namespace {
 cudaStream_t stream_of(Context& ctx) { return static_cast<cudaStream_t>(ctx.stream()); }
 
@@ -268,8 +255,9 @@ void DeviceOps<T>::dense_stack_backward(const DenseStack& d, const StreamSet& s,
 }
 
 template <class T>
-bool DeviceOps<T>::dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches) {
+bool DeviceOps<T>::dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches, bool per_sample) {
   std::string why;
+  (void)per_sample;  // the sweep forms the per-sample norms too
   return batches <= FUSED_STATS_MAX_BATCHES && s.size() <= MAX_STREAMS &&
          fused_mlp_stats_supported<T>(*m_ctx, fused_shape(d), s.size(), &why);
 }
@@ -280,17 +268,23 @@ template <class T>
 void DeviceOps<T>::dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params,
                                               const T* x, const T* dy, const T* z, const T* h, T* dz,
                                               const std::vector<Idx>& offsets, T* dparams, double* s1, double* s2,
-                                              double* r, T* dx) {
+                                              double* r, double* sample_sq, T* dx) {
   const FusedMlpShape shape = fused_shape(d);
   const Idx n = fused_param_count(shape);
   T* G = static_cast<T*>(allocate(sizeof(T) * static_cast<std::size_t>(n)));
   T* S1 = static_cast<T*>(allocate(sizeof(T) * static_cast<std::size_t>(n)));
   double* S2 = static_cast<double*>(allocate(sizeof(double) * static_cast<std::size_t>(n)));
-  fused_mlp_backward_stats<T>(*m_ctx, shape, rules_for(s).unary, P, params, x, dy, z, h, dz, offsets, G, S1, S2);
+  const Idx groups = 2 * (static_cast<Idx>(d.depth) + 1);  // layer0.W, layer0.b, layer1.W, ...
+  double* sq = sample_sq ? static_cast<double*>(allocate(sizeof(double) * static_cast<std::size_t>(groups))) : nullptr;
+  fused_mlp_backward_stats<T>(*m_ctx, shape, rules_for(s).unary, P, params, x, dy, z, h, dz, offsets, G, S1, S2, sq);
   cuda::axpy<T>(*m_ctx, n, T(1), G, dparams);
   accumulate_double(n, G, r);
-  accumulate_double(n, S1, s1);
-  cuda::axpy<double>(*m_ctx, n, 1.0, S2, s2);
+  if (s1) accumulate_double(n, S1, s1);
+  if (s2) cuda::axpy<double>(*m_ctx, n, 1.0, S2, s2);
+  if (sq) {
+    cuda::axpy<double>(*m_ctx, groups, 1.0, sq, sample_sq);
+    release(sq);
+  }
   if (dx)  // dx += dz_0 W_0
     cuda::affine_backward<T>(*m_ctx, s.size() * P, P, d.inputs, d.width, x, params + fused_w_offset(shape, 0), dz,
                              nullptr, nullptr, dx);

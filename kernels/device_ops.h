@@ -70,11 +70,12 @@ class DeviceOps final : public BackendOps<T> {
                            T* h) override;
   void dense_stack_backward(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x, const T* dy,
                             const T* z, const T* h, T* dz, T* dparams, T* dx) override;
-  // fused_mlp_backward_stats (the G_b formed inside the fused sweep), widths <= 128, B <= 256.
-  bool dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches) override;
+  // fused_mlp_backward_stats (the G_b, or the per-sample norms, formed inside the fused sweep), widths <= 128,
+  // B <= 256.
+  bool dense_stack_stats_supported(const DenseStack& d, const StreamSet& s, int batches, bool per_sample) override;
   void dense_stack_backward_stats(const DenseStack& d, const StreamSet& s, Idx P, const T* params, const T* x,
                                   const T* dy, const T* z, const T* h, T* dz, const std::vector<Idx>& offsets,
-                                  T* dparams, double* s1, double* s2, double* r, T* dx) override;
+                                  T* dparams, double* s1, double* s2, double* r, double* sample_sq, T* dx) override;
 
   void rba_mse_forward(Idx P, Idx k, const T* r, T* lambda, const RbaRule& rule, bool update, bool first,
                        bool weighted, T* out, double* stats) override;

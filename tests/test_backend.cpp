@@ -57,25 +57,11 @@ TEST_CASE("backend on host ops: graph replay gives the same bits as eager steps"
 }
 
 TEST_CASE("backend on host ops: a NaN of every kind stops the step before anything is updated") {
-  for (const std::string what : {"param", "loss", "grad", "rba"}) {
-    CAPTURE(what);
-    const FaultResult host = run_fault<double>(what, nullptr);
-    const FaultResult be = run_fault<double>(what, host_backend<double>);
-    CHECK(!host.bad.empty());
-    CHECK(be.bad == host.bad);
-    CHECK(be.bad_step == host.bad_step);
-    CHECK(rel_nan(be.params_after, host.params_after) <= 1e-12);  // the bad step changed nothing on either
-  }
+  check_faults(host_backend<double>);
 }
 
 TEST_CASE("backend on host ops: L-BFGS after Adam follows the host") {
-  Case c = problem_cases()[1];
-  c.config["optim"]["lbfgs_from"] = 6;
-  c.steps = 10;
-  const Comparison r = compare_runs<double>(c, host_backend<double>);
-  CHECK(r.loss <= 1e-10);
-  CHECK(r.params <= 1e-10);
-  CHECK(r.lbfgs_steps == 4);
+  check_lbfgs(host_backend<double>);
 }
 
 TEST_CASE("backend on host ops: a checkpoint written on the backend resumes on the host and back") {

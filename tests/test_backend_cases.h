@@ -155,6 +155,31 @@ inline double rel_nan(const std::vector<double>& a, const std::vector<double>& b
   return den > 0 ? num / den : num;
 }
 
+// Every fault kind on the backend stops the step with the host trainer's verdict, at the same step, having
+// changed nothing (float64).
+inline void check_faults(const BackendFactory<double>& make) {
+  for (const std::string what : {"param", "loss", "grad", "rba"}) {
+    CAPTURE(what);
+    const FaultResult host = run_fault<double>(what, nullptr);
+    const FaultResult be = run_fault<double>(what, make);
+    CHECK(!host.bad.empty());
+    CHECK(be.bad == host.bad);
+    CHECK(be.bad_step == host.bad_step);
+    CHECK(rel_nan(be.params_after, host.params_after) <= 1e-12);  // the bad step changed nothing on either
+  }
+}
+
+// Adam for 6 steps, then 4 L-BFGS iterations (vectors in the backend's memory), against the host (float64).
+inline void check_lbfgs(const BackendFactory<double>& make) {
+  Case c = problem_cases()[1];
+  c.config["optim"]["lbfgs_from"] = 6;
+  c.steps = 10;
+  const Comparison r = compare_runs<double>(c, make);
+  CHECK(r.loss <= 1e-10);
+  CHECK(r.params <= 1e-10);
+  CHECK(r.lbfgs_steps == 4);
+}
+
 // Tape::rba_mse against the composition it replaces, mean(square(r * lambda)), and finite differences.
 inline void check_rba_mse_op() {
   MlpConfig mc;

@@ -542,7 +542,7 @@ TEST_CASE_TEMPLATE("device ops: the dense stack's backward with batch statistics
   const StreamSet& s = *sp;
   for (const Idx P : {Idx{37}, Idx{1000}}) {
     for (const Idx B : {Idx{2}, Idx{7}, Idx{37}}) {
-      if (!o.dev.dense_stack_stats_supported(d, s, static_cast<int>(B))) continue;
+      REQUIRE(o.dev.dense_stack_stats_supported(d, s, static_cast<int>(B), true));
       std::vector<Idx> offsets;
       for (Idx k = 0; k <= B; ++k) offsets.push_back(k * P / B);
       const Idx R = s.size() * P, blk = static_cast<Idx>(d.depth) * R * d.width;
@@ -556,14 +556,22 @@ TEST_CASE_TEMPLATE("device ops: the dense stack's backward with batch statistics
       o.host.dense_stack_forward(d, s, P, params.h(), x.h(), y.h(), z.h(), h.h());
       o.dev.dense_stack_forward(d, s, P, params.d(), x.d(), y.d(), z.d(), h.d());
       o.host.dense_stack_backward_stats(d, s, P, params.h(), x.h(), dy.h(), z.h(), h.h(), dz.h(), offsets, dp.h(), s1.h(),
-                                        s2.h(), r.h(), dx.h());
+                                        s2.h(), r.h(), nullptr, dx.h());
       o.dev.dense_stack_backward_stats(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), offsets, dp.d(), s1.d(),
-                                       s2.d(), r.d(), dx.d());
+                                       s2.d(), r.d(), nullptr, dx.d());
       expect(what + " dparams", dp);
       expect(what + " s1", s1);
       expect(what + " s2", s2);
       expect(what + " r", r);
       expect(what + " dx", dx);
+      // The per-sample variant: the norms of every layer's weight and bias, accumulated.
+      Buf<T, double> sq(o, rnd<double>(u(2 * (d.depth + 1)), 43, 0, 1));
+      o.host.dense_stack_backward_stats(d, s, P, params.h(), x.h(), dy.h(), z.h(), h.h(), dz.h(), offsets, dp.h(), nullptr,
+                                        nullptr, r.h(), sq.h(), dx.h());
+      o.dev.dense_stack_backward_stats(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), offsets, dp.d(), nullptr,
+                                       nullptr, r.d(), sq.d(), dx.d());
+      expect(what + " per-sample norms", sq);
+      expect(what + " dparams (per-sample sweep)", dp);
     }
   }
 }

@@ -35,24 +35,11 @@ TEST_CASE_TEMPLATE("device trainer: every built-in problem trains as on the host
 }
 
 TEST_CASE("device trainer: a NaN of every kind stops the step before anything is updated") {
-  for (const std::string what : {"param", "loss", "grad", "rba"}) {
-    CAPTURE(what);
-    const FaultResult host = run_fault<double>(what, nullptr);
-    const FaultResult dev = run_fault<double>(what, device_backend<double>);
-    CHECK(dev.bad == host.bad);
-    CHECK(dev.bad_step == host.bad_step);
-    CHECK(rel_nan(dev.params_after, host.params_after) <= 1e-12);
-  }
+  check_faults(device_backend<double>);
 }
 
 TEST_CASE("device trainer: L-BFGS after Adam follows the host") {
-  Case c = problem_cases()[1];
-  c.config["optim"]["lbfgs_from"] = 6;
-  c.steps = 10;
-  const Comparison r = compare_runs<double>(c, device_backend<double>);
-  CHECK(r.loss <= 1e-10);
-  CHECK(r.params <= 1e-10);
-  CHECK(r.lbfgs_steps == 4);
+  check_lbfgs(device_backend<double>);
 }
 
 TEST_CASE("device trainer: the paper preset's float32 gradient (fp32 and 3xTF32 GEMMs) matches float64") {
