@@ -108,6 +108,12 @@ double Trainer<T>::evaluate(bool update_rba, const GradStatsConfig* stats, GradS
 template <class T>
 GradSnr Trainer<T>::gradient_stats(const GradStatsConfig& config) {
   GradSnr snr;
+  if (m_backend) {
+    record_backend_evaluation(false, false, &config);
+    backend_objective(&snr, true);
+    m_backend->pull_grads(m_net.params());
+    return snr;
+  }
   evaluate(false, &config, &snr);
   return snr;
 }
@@ -145,6 +151,12 @@ StepDiagnostics Trainer<T>::measure(const GradSnr& snr) {
 
 template <class T>
 double Trainer<T>::loss_and_gradient() {
+  if (m_backend) {  // the gradient is left in the network's store, as on the host
+    record_backend_evaluation(false, false, nullptr);
+    const double f = backend_objective(nullptr, false);
+    m_backend->pull_grads(m_net.params());
+    return f;
+  }
   return evaluate(false);
 }
 

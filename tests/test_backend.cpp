@@ -101,3 +101,24 @@ TEST_CASE("the paper preset's float32 gradient on the host matches float64 (the 
   CHECK(rel(l32, l64) <= 1e-5);
   CHECK(err <= 1e-5);
 }
+
+TEST_CASE("backend on host ops: loss_and_gradient and gradient_stats leave the host's gradient in the store") {
+  for (const Case& c : problem_cases()) {
+    CAPTURE(c.name);
+    Model<double> host(c.name, c.config, c.preset), be(c.name, c.config, c.preset);
+    be.trainer().set_backend(host_backend<double>());
+    for (int i = 0; i < 3; ++i) {  // away from the initial multipliers
+      host.trainer().step();
+      be.trainer().step();
+    }
+    CHECK(rel(be.trainer().loss_and_gradient(), host.trainer().loss_and_gradient()) <= 1e-12);
+    const ParamStore<double>&ph = host.net().params(), &pb = be.net().params();
+    CHECK(rel_vec(pb.grads(), ph.grads(), ph.size()) <= 1e-12);
+    GradStatsConfig sc;
+    sc.batches = 8;
+    sc.per_sample = c.config.at("diagnostics").value("per_sample", false);
+    const GradSnr a = host.trainer().gradient_stats(sc), b = be.trainer().gradient_stats(sc);
+    CHECK(rel(b.snr, a.snr) <= 1e-10);
+    CHECK(rel_vec(pb.grads(), ph.grads(), ph.size()) <= 1e-12);
+  }
+}
