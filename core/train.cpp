@@ -352,26 +352,31 @@ StepStats Trainer<T>::backend_step() {
     if (m_graph_ready && be.allocations() != m_graph_allocations) m_graph_ready = false;
     // Capture only after a plain step ran eagerly with the same shapes (its buffers exist: nothing may be
     // allocated while capturing), i.e. replay a graph or capture one from the second plain step in a row.
-    const bool graph = m_opt.graph && ops.supports_capture() && plain && (m_graph_ready || m_prev_plain);
+    const bool graph = m_opt.graph && m_graph_failure.empty() && ops.supports_capture() && plain &&
+                       (m_graph_ready || m_prev_plain);
     m_prev_plain = plain;
     be.set_adam_scalars(m_opt.adam, m_adam_t + 1, s.lr);
     GradSnr snr;
-    if (graph) {
-      if (!m_graph_ready) {
-        ops.reset_capture();
+    if (graph && !m_graph_ready) {
+      // A capture that fails (something in the step the device cannot record) turns graphs off for this run;
+      // nothing captured has run, so the step goes on eagerly below.
+      ops.reset_capture();
+      try {
         ops.begin_capture();
-        try {
-          record_backend_evaluation(true, false, nullptr);
-          be.adam_apply(T2, guard_count());
-        } catch (...) {
-          ops.end_capture();
-          ops.reset_capture();
-          throw;
-        }
+        record_backend_evaluation(true, false, nullptr);
+        be.adam_apply(T2, guard_count());
         ops.end_capture();
         m_graph_ready = true;
         m_graph_allocations = be.allocations();
+      } catch (const std::exception& e) {
+        m_graph_failure = e.what();
+        try {
+          ops.reset_capture();
+        } catch (...) {
+        }
       }
+    }
+    if (graph && m_graph_ready) {
       be.use_structure(0);  // the captured recording's buffers and node ids
       m_residual_node = m_residual_ids[0];
       ops.launch();

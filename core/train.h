@@ -10,7 +10,10 @@
 // With a Backend (set_backend), the same step runs in the backend's memory (a CUDA device): parameters, Adam's
 // moments, the RBA multipliers and L-BFGS's vectors live there; each residual's RBA update and loss is one fused
 // op (Tape::rba_mse); a step reads back only its scalars (losses, non-finite counts). Once warm, plain Adam
-// steps can be replayed as one captured graph (TrainOptions::graph). Host copies (parameters, multipliers,
+// steps can be replayed as one captured graph (TrainOptions::graph): a replay does not run the residual code, so
+// host data a residual builds (constants) must change only when the points are re-drawn; a residual that reads
+// values back (Var::value()) cannot be captured, and the run goes on eagerly (graph_failure() says why). Host
+// copies (parameters, multipliers,
 // residuals) are refreshed on demand: sync_host(), lambda(), residual(), save().
 #pragma once
 #include <memory>
@@ -117,6 +120,8 @@ class Trainer {
   // Copy the backend's parameters into the network (nothing to do on the host).
   void sync_host() const;
   long graph_launches() const { return m_graph_launches; }
+  // Why graph replay was turned off for this run (a capture failed), or empty.
+  const std::string& graph_failure() const { return m_graph_failure; }
 
  private:
   Mlp<T>& m_net;
@@ -149,6 +154,7 @@ class Trainer {
   bool m_graph_ready = false, m_prev_plain = false;
   long m_graph_allocations = 0;
   long m_graph_launches = 0;
+  std::string m_graph_failure;
   void pull_lambda() const;
   void pull_residuals() const;
   void push_state();  // host state (parameters, moments, multipliers) -> backend

@@ -8,6 +8,7 @@
 
 #include "host_ops.h"
 #include "model.h"
+#include "samplers.h"
 #include "test_backend_cases.h"
 
 using namespace jetpinn;
@@ -121,4 +122,34 @@ TEST_CASE("backend on host ops: loss_and_gradient and gradient_stats leave the h
     CHECK(rel(b.snr, a.snr) <= 1e-10);
     CHECK(rel_vec(pb.grads(), ph.grads(), ph.size()) <= 1e-12);
   }
+}
+
+TEST_CASE("backend on host ops: a step that cannot be captured turns graphs off and trains eagerly, as the host") {
+  // A residual that reads a value back on the host (here to scale itself by max |u|) cannot be a graph: the
+  // capture refuses the download, the trainer says why and goes on eagerly with the host's results.
+  auto make_terms = [] {
+    Term<double> r;
+    r.name = "residual";
+    r.is_pde = true;
+    r.count = 16;
+    r.streams = StreamSet::make({"x"}, {"xx"});
+    r.sample = [](Term<double>& t, Rng& rng) { t.points = latin_hypercube(Box{{-1}, {1}}, t.count, rng); };
+    r.residual = [](Var<double> u, Tape<double>&, const Term<double>&) {
+      const double m = u.d("").value().mat().cwiseAbs().maxCoeff();
+      return (u.d("xx") + 1.0) * (1.0 / (1.0 + m));
+    };
+    return std::vector<Term<double>>{r};
+  };
+  MlpConfig mc;
+  mc.inputs = 1;
+  mc.depth = 2;
+  mc.width = 8;
+  Mlp<double> na(mc, 5), nb(mc, 5);
+  TrainOptions opt;
+  opt.diagnostics.enabled = false;
+  Trainer<double> host(na, make_terms(), opt, 9), be(nb, make_terms(), opt, 9);
+  be.set_backend(host_backend<double>());
+  for (int i = 0; i < 8; ++i) CHECK(rel(be.step().loss, host.step().loss) <= 1e-12);
+  CHECK(be.graph_launches() == 0);
+  CHECK(be.graph_failure().find("download while capturing") != std::string::npos);
 }
