@@ -12,9 +12,9 @@
 // op (Tape::rba_mse); a step reads back only its scalars (losses, non-finite counts). Once warm, plain Adam
 // steps can be replayed as one captured graph (TrainOptions::graph): a replay does not run the residual code, so
 // host data a residual builds (constants) must change only when the points are re-drawn; a residual that reads
-// values back (Var::value()) cannot be captured, and the run goes on eagerly (graph_failure() says why). Host
-// copies (parameters, multipliers,
-// residuals) are refreshed on demand: sync_host(), lambda(), residual(), save().
+// values back (Var::value()) cannot be captured, and the run goes on eagerly (graph_failure() says why).
+// Host copies (parameters, multipliers, residuals) are refreshed on demand: sync_host(), lambda(), residual(),
+// save().
 #pragma once
 #include <memory>
 #include <optional>
