@@ -81,7 +81,6 @@ class Backend {
 
   // Gradient statistics over the batched affine nodes (grad_stats.h), accumulated in the backend.
   void stats_begin(const GradStatsConfig& config);
-  bool stats_active() const { return m_stats_on; }
   GradSnr stats_finish(const ParamStore<T>& params);
 
  private:

@@ -92,7 +92,6 @@ class Tape {
   void reset() { m_count = 0; }
   int size() const { return m_count; }
   const Node<T>& node(int id) const { return m_nodes[static_cast<std::size_t>(id)]; }
-  Node<T>& mutable_node(int id) { return m_nodes[static_cast<std::size_t>(id)]; }
   // A node's value on the host (downloaded from the backend when there is one).
   const Tensor<T>& value(int id);
 

@@ -14,6 +14,7 @@
 
 #include "lbfgs.h"
 #include "lbfgs_vectors.h"
+#include "optim_problems.h"
 #include "rng.h"
 
 using jetpinn::HostVectorOps;
@@ -23,13 +24,10 @@ using jetpinn::LbfgsState;
 using jetpinn::LbfgsStatus;
 using jetpinn::VectorOps;
 
+using optim_test::same_bits;
+
 namespace {
 
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
-}
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
 
 // Forwards to HostVectorOps, failing the test when a pointer (with its n entries) is not inside a block it
 // allocated or the range given to allow(): Lbfgs must never pass its own host std::vectors to its ops.
@@ -110,18 +108,6 @@ struct Quadratic {
     return 0.5 * e.dot(Ae);
   }
 };
-
-double chained_rosenbrock(const double* x, double* g, int n) {
-  double f = 0;
-  for (int i = 0; i < n; ++i) g[i] = 0;
-  for (int i = 0; i + 1 < n; ++i) {
-    const double a = x[i + 1] - x[i] * x[i], c = 1 - x[i];
-    f += 100 * a * a + c * c;
-    g[i] += -400 * a * x[i] - 2 * c;
-    g[i + 1] += 200 * a;
-  }
-  return f;
-}
 
 }  // namespace
 
@@ -207,7 +193,7 @@ TEST_CASE("lbfgs ops: explicit HostVectorOps, guarded ops and the default agree 
 
 TEST_CASE("lbfgs ops: state round trip through the ops' memory continues bit for bit") {
   const int n = 10;
-  auto fn = [](const double* p, double* g) { return chained_rosenbrock(p, g, n); };
+  auto fn = [](const double* p, double* g) { return optim_test::rosenbrock(p, g, n); };
   LbfgsConfig c;
   c.history = 4;  // pairs are evicted before and after the save
   std::vector<double> start(n);

@@ -15,6 +15,7 @@
 #include "adam.h"
 #include "lbfgs.h"
 #include "rng.h"
+#include "optim_problems.h"
 #include "schedule.h"
 
 using jetpinn::Adam;
@@ -25,6 +26,9 @@ using jetpinn::LbfgsState;
 using jetpinn::LbfgsStatus;
 using jetpinn::LrKind;
 using jetpinn::LrSchedule;
+
+using optim_test::rosenbrock;
+using optim_test::same_bits;
 
 namespace {
 
@@ -41,23 +45,7 @@ void check_throws_containing(const std::function<void()>& fn, const std::string&
   CHECK_MESSAGE(thrown, "expected a jetpinn::Error mentioning '" << part << "'");
 }
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
 
-// Chained Rosenbrock: sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, minimum 0 at (1, ..., 1).
-double rosenbrock(const double* x, double* g, int n) {
-  double f = 0;
-  for (int i = 0; i < n; ++i) g[i] = 0;
-  for (int i = 0; i + 1 < n; ++i) {
-    const double a = x[i + 1] - x[i] * x[i], b = 1 - x[i];
-    f += 100 * a * a + b * b;
-    g[i] += -400 * a * x[i] - 2 * b;
-    g[i + 1] += 200 * a;
-  }
-  return f;
-}
 
 struct RunSummary {
   long iterations = 0;
