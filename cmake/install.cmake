@@ -19,11 +19,11 @@ add_library(jetpinn::jetpinn ALIAS jetpinn_library)
 
 # Static libraries carry their private link dependencies (warnings, arch, BLAS), so those travel too.
 set(JETPINN_EXPORTED jetpinn_library jetpinn_app jetpinn_pdes jetpinn_core jetpinn_blas jetpinn_arch jetpinn_warnings)
-file(GLOB JETPINN_PUBLIC_HEADERS ${PROJECT_SOURCE_DIR}/core/*.h ${PROJECT_SOURCE_DIR}/pdes/*.h
+file(GLOB JETPINN_PUBLIC_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.h ${PROJECT_SOURCE_DIR}/pdes/*.h
      ${PROJECT_SOURCE_DIR}/tools/jetpinn.h ${PROJECT_SOURCE_DIR}/tools/model.h ${PROJECT_SOURCE_DIR}/tools/driver.h)
 if(JETPINN_HAVE_CUDA)
   list(APPEND JETPINN_EXPORTED jetpinn_cuda)
-  file(GLOB JETPINN_CUDA_HEADERS ${PROJECT_SOURCE_DIR}/kernels/*.h)
+  file(GLOB JETPINN_CUDA_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/kernels/*.h)
   list(APPEND JETPINN_PUBLIC_HEADERS ${JETPINN_CUDA_HEADERS})
 endif()
 
