@@ -130,7 +130,6 @@ class Trainer {
   Rng m_rng;
   Tape<T> m_tape;
   Adam<T> m_adam;
-  std::unique_ptr<Lbfgs<T>> m_lbfgs;
   mutable std::vector<RowMat<T>> m_lambda;  // per term (empty unless is_pde); with a backend, a host copy
   mutable std::vector<RowMat<T>> m_residual;
   GradStats<T> m_grad_stats;
@@ -141,6 +140,9 @@ class Trainer {
   // The backend path.
   std::shared_ptr<Backend<T>> m_backend;
   std::shared_ptr<VectorOps<T>> m_vectors;
+  // After the backend and its vector ops: L-BFGS's vectors live in the backend's memory, so they must be released
+  // while it still exists (members are destroyed in reverse order).
+  std::unique_ptr<Lbfgs<T>> m_lbfgs;
   mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
   std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation
   struct ResidualNode {
