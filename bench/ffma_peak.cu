@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "launch.h"
 #include "ffma_peak.h"
 
 namespace jetpinn::bench {
@@ -83,7 +84,7 @@ FfmaPeak measure_ffma_peak(int device) {
     const float b = 0.999f, c = 0.001f;
     // Check: a short run against the host, every 997th thread.
     const int check_iters = 1000;
-    ffma_peak_kernel<<<blocks, THREADS>>>(out.p, b, c, check_iters);
+    JETPINN_LAUNCH(ffma_peak_kernel, blocks, THREADS, 0, nullptr)(out.p, b, c, check_iters);
     FFMA_CHECK(cudaGetLastError());
     std::vector<float> got(threads);
     FFMA_CHECK(cudaMemcpy(got.data(), out.p, threads * sizeof(float), cudaMemcpyDeviceToHost));
@@ -98,12 +99,12 @@ FfmaPeak measure_ffma_peak(int device) {
     Events ev;
     FFMA_CHECK(cudaEventCreate(&ev.start));
     FFMA_CHECK(cudaEventCreate(&ev.stop));
-    ffma_peak_kernel<<<blocks, THREADS>>>(out.p, b, c, iters);  // warm-up (clocks up)
+    JETPINN_LAUNCH(ffma_peak_kernel, blocks, THREADS, 0, nullptr)(out.p, b, c, iters);  // warm-up (clocks up)
     FFMA_CHECK(cudaGetLastError());
     float best_ms = 1e30f;
     for (int rep = 0; rep < 5; ++rep) {
       FFMA_CHECK(cudaEventRecord(ev.start));
-      ffma_peak_kernel<<<blocks, THREADS>>>(out.p, b, c, iters);
+      JETPINN_LAUNCH(ffma_peak_kernel, blocks, THREADS, 0, nullptr)(out.p, b, c, iters);
       FFMA_CHECK(cudaGetLastError());
       FFMA_CHECK(cudaEventRecord(ev.stop));
       FFMA_CHECK(cudaEventSynchronize(ev.stop));

@@ -3,6 +3,7 @@
 
 #include "adam_device.h"
 #include "cuda_check.h"
+#include "launch.h"
 
 namespace jetpinn::cuda {
 
@@ -43,7 +44,7 @@ void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars& s, T* params
   if (n == 0) return;
   const int threads = 256;
   const int blocks = static_cast<int>(std::min<std::ptrdiff_t>((n + threads - 1) / threads, 4096));
-  adam_update_kernel<T><<<blocks, threads, 0, static_cast<cudaStream_t>(ctx.stream())>>>(n, s, params, grads, m, v);
+  JETPINN_LAUNCH(adam_update_kernel<T>, blocks, threads, 0, static_cast<cudaStream_t>(ctx.stream()))(n, s, params, grads, m, v);
   CUDA_CHECK_LAUNCH("adam_update_kernel");
 }
 
@@ -55,7 +56,7 @@ void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars* s_dev, const
   JETPINN_CHECK(guards >= 0 && (guards == 0 || guard), "adam_update: " << guards << " guards at a null pointer");
   const int threads = 256;
   const int blocks = static_cast<int>(std::min<std::ptrdiff_t>((n + threads - 1) / threads, 4096));
-  adam_update_dev_kernel<T><<<blocks, threads, 0, static_cast<cudaStream_t>(ctx.stream())>>>(n, s_dev, guard, guards,
+  JETPINN_LAUNCH(adam_update_dev_kernel<T>, blocks, threads, 0, static_cast<cudaStream_t>(ctx.stream()))(n, s_dev, guard, guards,
                                                                                              params, grads, m, v);
   CUDA_CHECK_LAUNCH("adam_update_dev_kernel");
 }

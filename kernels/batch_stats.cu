@@ -4,6 +4,7 @@
 #include "batch_stats.h"
 #include "blas.h"
 #include "cuda_check.h"
+#include "launch.h"
 #include "elementwise.h"
 #include "jet_rules.h"  // MAX_STREAMS
 #include "reduce.h"
@@ -223,7 +224,7 @@ void batch_grad_stats(Context& ctx, int streams, std::ptrdiff_t points, std::ptr
   if (entries == 0) return;
   const T* partial = grad_partials<T>(ctx, streams, P, in, out, dy, a, offsets, B);
   const int threads = 256;
-  combine_partials_kernel<T><<<static_cast<unsigned>((entries + threads - 1) / threads), threads, 0, stream_of(ctx)>>>(
+  JETPINN_LAUNCH(combine_partials_kernel<T>, static_cast<unsigned>((entries + threads - 1) / threads), threads, 0, stream_of(ctx))(
       entries, split, partial, G, S1, S2);
   CUDA_CHECK_LAUNCH("combine_partials_kernel");
 }
@@ -242,10 +243,9 @@ void batch_bias_stats(Context& ctx, std::ptrdiff_t points, std::ptrdiff_t out, c
   CUDA_CHECK(cudaMemcpyAsync(off_dev, offsets.data(), sizeof(std::ptrdiff_t) * (B + 1), cudaMemcpyHostToDevice,
                              stream_of(ctx)));
   const int threads = 128;
-  bias_partials_kernel<T><<<dim3(static_cast<unsigned>((out + threads - 1) / threads), static_cast<unsigned>(B)), threads,
-                            0, stream_of(ctx)>>>(out, off_dev, dy, partial);
+  JETPINN_LAUNCH(bias_partials_kernel<T>, dim3(static_cast<unsigned>((out + threads - 1) / threads), static_cast<unsigned>(B)), threads, 0, stream_of(ctx))(out, off_dev, dy, partial);
   CUDA_CHECK_LAUNCH("bias_partials_kernel");
-  combine_partials_kernel<T><<<static_cast<unsigned>((out + 255) / 256), 256, 0, stream_of(ctx)>>>(out, split, partial,
+  JETPINN_LAUNCH(combine_partials_kernel<T>, static_cast<unsigned>((out + 255) / 256), 256, 0, stream_of(ctx))(out, split, partial,
                                                                                                    G, S1, S2);
   CUDA_CHECK_LAUNCH("combine_partials_kernel");
 }
@@ -259,7 +259,7 @@ void per_sample_sq_norms(Context& ctx, int streams, std::ptrdiff_t points, std::
   const int warps = 8;
   const std::ptrdiff_t blocks = (points + warps - 1) / warps;
   JETPINN_CHECK(blocks <= 0x7fffffff, "per_sample_sq_norms: too many points");
-  per_sample_kernel<T><<<static_cast<unsigned>(blocks), warps * 32, 0, stream_of(ctx)>>>(streams, points, in, out, dy,
+  JETPINN_LAUNCH(per_sample_kernel<T>, static_cast<unsigned>(blocks), warps * 32, 0, stream_of(ctx))(streams, points, in, out, dy,
                                                                                          a, norms);
   CUDA_CHECK_LAUNCH("per_sample_kernel");
   if (total) sum_all<double>(ctx, points, norms, total);
@@ -275,8 +275,7 @@ void batch_grad_stats_accumulate(Context& ctx, int streams, std::ptrdiff_t point
   if (entries == 0) return;
   const T* partial = grad_partials<T>(ctx, streams, points, in, out, dy, a, offsets, split.batches);
   const int threads = 256;
-  combine_accumulate_kernel<T, T><<<static_cast<unsigned>((entries + threads - 1) / threads), threads, 0,
-                                    stream_of(ctx)>>>(entries, split, partial, G, s1, s2);
+  JETPINN_LAUNCH((combine_accumulate_kernel<T, T>), static_cast<unsigned>((entries + threads - 1) / threads), threads, 0, stream_of(ctx))(entries, split, partial, G, s1, s2);
   CUDA_CHECK_LAUNCH("combine_accumulate_kernel");
 }
 
@@ -292,10 +291,9 @@ void batch_bias_stats_accumulate(Context& ctx, std::ptrdiff_t points, std::ptrdi
   const std::ptrdiff_t col_blocks = (out + BS_X - 1) / BS_X;
   JETPINN_CHECK(col_blocks <= 0x7fffffff, "batch_bias_stats_accumulate: too many columns (" << out << ")");
   double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * static_cast<std::size_t>(out * B)));
-  bias_partials_double_kernel<T><<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(B)), dim3(BS_X, BS_Y),
-                                   0, stream_of(ctx)>>>(out, ranges, dy, partial);
+  JETPINN_LAUNCH(bias_partials_double_kernel<T>, dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(B)), dim3(BS_X, BS_Y), 0, stream_of(ctx))(out, ranges, dy, partial);
   CUDA_CHECK_LAUNCH("bias_partials_double_kernel");
-  combine_accumulate_kernel<T, double><<<static_cast<unsigned>((out + 255) / 256), 256, 0, stream_of(ctx)>>>(
+  JETPINN_LAUNCH((combine_accumulate_kernel<T, double>), static_cast<unsigned>((out + 255) / 256), 256, 0, stream_of(ctx))(
       out, split, partial, G, s1, s2);
   CUDA_CHECK_LAUNCH("combine_accumulate_kernel");
 }
@@ -309,7 +307,7 @@ void per_sample_sq_norms_accumulate(Context& ctx, int streams, std::ptrdiff_t po
   const std::ptrdiff_t blocks = (points + PS_WARPS - 1) / PS_WARPS;
   JETPINN_CHECK(blocks <= 0x7fffffff, "per_sample_sq_norms: too many points");
   double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * static_cast<std::size_t>(blocks)));
-  per_sample_partials_kernel<T><<<static_cast<unsigned>(blocks), PS_WARPS * 32, 0, stream_of(ctx)>>>(
+  JETPINN_LAUNCH(per_sample_partials_kernel<T>, static_cast<unsigned>(blocks), PS_WARPS * 32, 0, stream_of(ctx))(
       a ? streams : 1, points, in, out, dy, a, partial);
   CUDA_CHECK_LAUNCH("per_sample_partials_kernel");
   sum_partials_accumulate(ctx, static_cast<int>(blocks), partial, acc);

@@ -11,6 +11,7 @@
 
 #include "blas.h"
 #include "cuda_check.h"
+#include "launch.h"
 #include "tf32_split.h"
 
 namespace jetpinn::cuda {
@@ -57,7 +58,7 @@ SplitOperands split_operands(Context& ctx, const float* A, std::ptrdiff_t extent
                               std::tuple<const float*, std::ptrdiff_t, float*, float*>{B, extent_b, b_hi, b_lo}}) {
     const int threads = 256;
     const auto blocks = static_cast<unsigned>(std::min<std::ptrdiff_t>((n + threads - 1) / threads, 4096));
-    tf32_split_kernel<<<blocks, threads, 0, st>>>(n, x, hi, lo);
+    JETPINN_LAUNCH(tf32_split_kernel, blocks, threads, 0, st)(n, x, hi, lo);
     CUDA_CHECK_LAUNCH("tf32_split_kernel");
   }
   return {a_hi, a_lo, b_hi, b_lo};

@@ -22,7 +22,7 @@ int device_count(std::string* why) {
 std::string device_name(int index) {
   cudaDeviceProp p{};
   if (cudaGetDeviceProperties(&p, index) != cudaSuccess) return "unknown device";
-  char buf[256];
+  char buf[320];  // the name (up to 255) and the rest
   std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB)", p.name, p.major, p.minor,
                 static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
   return buf;

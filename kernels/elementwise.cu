@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "cuda_check.h"
+#include "launch.h"
 #include "elementwise.h"
 
 namespace jetpinn::cuda {
@@ -105,43 +106,43 @@ __global__ void colsum_finish_kernel(std::ptrdiff_t cols, int parts, const doubl
 template <class T>
 void fill(Context& ctx, std::ptrdiff_t n, T value, T* y) {
   if (n == 0) return;
-  fill_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, value, y);
+  JETPINN_LAUNCH(fill_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, value, y);
   CUDA_CHECK_LAUNCH("fill_kernel");
 }
 template <class T>
 void axpy(Context& ctx, std::ptrdiff_t n, T alpha, const T* x, T* y) {
   if (n == 0) return;
-  axpby_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, alpha, x, T(1), y);
+  JETPINN_LAUNCH(axpby_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, alpha, x, T(1), y);
   CUDA_CHECK_LAUNCH("axpby_kernel");
 }
 template <class T>
 void scale(Context& ctx, std::ptrdiff_t n, T alpha, const T* x, T* y) {
   if (n == 0) return;
-  axpby_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, alpha, x, T(0), y);
+  JETPINN_LAUNCH(axpby_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, alpha, x, T(0), y);
   CUDA_CHECK_LAUNCH("axpby_kernel");
 }
 template <class T>
 void add(Context& ctx, std::ptrdiff_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
-  binary_kernel<T, Bin::Add><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, a, b, y);
+  JETPINN_LAUNCH((binary_kernel<T, Bin::Add>), grid_for(n), THREADS, 0, stream_of(ctx))(n, a, b, y);
   CUDA_CHECK_LAUNCH("binary_kernel<add>");
 }
 template <class T>
 void sub(Context& ctx, std::ptrdiff_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
-  binary_kernel<T, Bin::Sub><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, a, b, y);
+  JETPINN_LAUNCH((binary_kernel<T, Bin::Sub>), grid_for(n), THREADS, 0, stream_of(ctx))(n, a, b, y);
   CUDA_CHECK_LAUNCH("binary_kernel<sub>");
 }
 template <class T>
 void mul(Context& ctx, std::ptrdiff_t n, const T* a, const T* b, T* y) {
   if (n == 0) return;
-  binary_kernel<T, Bin::Mul><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, a, b, y);
+  JETPINN_LAUNCH((binary_kernel<T, Bin::Mul>), grid_for(n), THREADS, 0, stream_of(ctx))(n, a, b, y);
   CUDA_CHECK_LAUNCH("binary_kernel<mul>");
 }
 template <class T>
 void add_row_vector(Context& ctx, std::ptrdiff_t rows, std::ptrdiff_t cols, const T* b, T* y) {
   if (rows * cols == 0) return;
-  add_row_vector_kernel<T><<<grid_for(rows * cols), THREADS, 0, stream_of(ctx)>>>(rows, cols, b, y);
+  JETPINN_LAUNCH(add_row_vector_kernel<T>, grid_for(rows * cols), THREADS, 0, stream_of(ctx))(rows, cols, b, y);
   CUDA_CHECK_LAUNCH("add_row_vector_kernel");
 }
 
@@ -150,9 +151,9 @@ template <class T>
 void reduce_all(Context& ctx, std::ptrdiff_t n, const T* x, double factor, T* out) {
   const int parts = static_cast<int>(std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>(MAX_BLOCKS, (n + THREADS - 1) / THREADS)));
   double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * parts));
-  sum_partials_kernel<T><<<parts, THREADS, 0, stream_of(ctx)>>>(n, x, partial);
+  JETPINN_LAUNCH(sum_partials_kernel<T>, parts, THREADS, 0, stream_of(ctx))(n, x, partial);
   CUDA_CHECK_LAUNCH("sum_partials_kernel");
-  sum_finish_kernel<T><<<1, THREADS, 0, stream_of(ctx)>>>(parts, partial, factor, out);
+  JETPINN_LAUNCH(sum_finish_kernel<T>, 1, THREADS, 0, stream_of(ctx))(parts, partial, factor, out);
   CUDA_CHECK_LAUNCH("sum_finish_kernel");
 }
 }  // namespace
@@ -178,10 +179,9 @@ void colsum_accumulate(Context& ctx, std::ptrdiff_t rows, std::ptrdiff_t cols, c
   const std::ptrdiff_t chunk = (rows + parts - 1) / parts;
   parts = (rows + chunk - 1) / chunk;  // no empty chunk
   double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * static_cast<std::size_t>(parts * cols)));
-  colsum_partials_kernel<T><<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(parts)), dim3(CS_X, CS_Y), 0,
-                              stream_of(ctx)>>>(rows, cols, chunk, x, partial);
+  JETPINN_LAUNCH(colsum_partials_kernel<T>, dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(parts)), dim3(CS_X, CS_Y), 0, stream_of(ctx))(rows, cols, chunk, x, partial);
   CUDA_CHECK_LAUNCH("colsum_partials_kernel");
-  colsum_finish_kernel<T><<<static_cast<unsigned>((cols + THREADS - 1) / THREADS), THREADS, 0, stream_of(ctx)>>>(
+  JETPINN_LAUNCH(colsum_finish_kernel<T>, static_cast<unsigned>((cols + THREADS - 1) / THREADS), THREADS, 0, stream_of(ctx))(
       cols, static_cast<int>(parts), partial, out);
   CUDA_CHECK_LAUNCH("colsum_finish_kernel");
 }

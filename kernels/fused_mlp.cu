@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cuda_check.h"
+#include "launch.h"
 #include "fused_mlp.h"
 #include "fused_mlp_tile.cuh"
 
@@ -24,7 +25,7 @@ __global__ void __launch_bounds__(THREADS)
                              const T* __restrict__ params, const T* __restrict__ x, T* __restrict__ y,
                              T* __restrict__ z, T* __restrict__ h) {
   constexpr int RPW = Tile<T>::RPW;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  JETPINN_DYNAMIC_SHARED(unsigned char, smem_raw, 16);
   T* act = reinterpret_cast<T*>(smem_raw);
   T* wt = act + MAX_ROWS<T> * g.lda;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -85,7 +86,7 @@ __global__ void __launch_bounds__(THREADS)
                               const T* __restrict__ params, const T* __restrict__ dy, const T* __restrict__ z,
                               const T* __restrict__ h, T* __restrict__ dz) {
   constexpr int RPW = Tile<T>::RPW;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  JETPINN_DYNAMIC_SHARED(unsigned char, smem_raw, 16);
   T* act = reinterpret_cast<T*>(smem_raw);
   T* wt = act + MAX_ROWS<T> * g.lda;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -172,7 +173,7 @@ void fused_mlp_forward(Context& ctx, const FusedMlpShape& s, const FlatRules& ru
                                   static_cast<int>(smem)));
   const std::ptrdiff_t tiles = (points + g.TP - 1) / g.TP;
   JETPINN_CHECK(tiles <= 0x7fffffff, "fused_mlp_forward: " << points << " points exceed one grid");
-  fused_mlp_forward_kernel<T><<<static_cast<unsigned>(tiles), THREADS, smem, static_cast<cudaStream_t>(ctx.stream())>>>(
+  JETPINN_LAUNCH(fused_mlp_forward_kernel<T>, static_cast<unsigned>(tiles), THREADS, smem, static_cast<cudaStream_t>(ctx.stream()))(
       s, rules, g, params, x, y, z, h);
   CUDA_CHECK_LAUNCH("fused_mlp_forward_kernel");
 }
@@ -188,7 +189,7 @@ void fused_mlp_backward(Context& ctx, const FusedMlpShape& s, const FlatRules& r
                                   static_cast<int>(smem)));
   const std::ptrdiff_t tiles = (points + g.TP - 1) / g.TP;
   JETPINN_CHECK(tiles <= 0x7fffffff, "fused_mlp_backward: " << points << " points exceed one grid");
-  fused_mlp_backward_kernel<T><<<static_cast<unsigned>(tiles), THREADS, smem, static_cast<cudaStream_t>(ctx.stream())>>>(
+  JETPINN_LAUNCH(fused_mlp_backward_kernel<T>, static_cast<unsigned>(tiles), THREADS, smem, static_cast<cudaStream_t>(ctx.stream()))(
       s, rules, g, params, dy, z, h, dz);
   CUDA_CHECK_LAUNCH("fused_mlp_backward_kernel");
 }

@@ -22,6 +22,7 @@
 
 #include "batch_stats_rule.h"
 #include "cuda_check.h"
+#include "launch.h"
 #include "fused_mlp.h"
 #include "fused_mlp_tile.cuh"
 
@@ -141,7 +142,7 @@ __global__ void __launch_bounds__(THREADS)
                                     const T* __restrict__ z, const T* __restrict__ h, T* __restrict__ dz,
                                     T* __restrict__ partial, double* __restrict__ psq) {
   constexpr int RPW = Tile<T>::RPW;
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  JETPINN_DYNAMIC_SHARED(unsigned char, smem_raw, 16);
   T* act = reinterpret_cast<T*>(smem_raw);
   T* inp = act + MAX_ROWS<T> * g.lda;
   T* wt = inp + MAX_ROWS<T> * g.lda;
@@ -284,17 +285,17 @@ void fused_mlp_backward_stats(Context& ctx, const FusedMlpShape& s, const FlatRu
   if (sample_sq) {
     CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_stats_kernel<T, true>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-    fused_mlp_backward_stats_kernel<T, true><<<static_cast<unsigned>(chunks), THREADS, smem, st>>>(
+    JETPINN_LAUNCH((fused_mlp_backward_stats_kernel<T, true>), static_cast<unsigned>(chunks), THREADS, smem, st)(
         s, rules, g, tab, nparams, params, x, dy, z, h, dz, partial, psq);
   } else {
     CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_stats_kernel<T, false>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-    fused_mlp_backward_stats_kernel<T, false><<<static_cast<unsigned>(chunks), THREADS, smem, st>>>(
+    JETPINN_LAUNCH((fused_mlp_backward_stats_kernel<T, false>), static_cast<unsigned>(chunks), THREADS, smem, st)(
         s, rules, g, tab, nparams, params, x, dy, z, h, dz, partial, nullptr);
   }
   CUDA_CHECK_LAUNCH("fused_mlp_backward_stats_kernel");
   const int threads = 256;
-  combine_chunk_stats_kernel<T><<<static_cast<unsigned>((nparams + threads - 1) / threads), threads, 0, st>>>(
+  JETPINN_LAUNCH(combine_chunk_stats_kernel<T>, static_cast<unsigned>((nparams + threads - 1) / threads), threads, 0, st)(
       nparams, tab, g.TP, partial, G, S1, S2, nsq, sq_parts, psq, sample_sq);
   CUDA_CHECK_LAUNCH("combine_chunk_stats_kernel");
 }

@@ -2,6 +2,7 @@
 // code the host tests run against core/jet_kernels_cpu.cpp) to one element, reading its S streams strided by n.
 // Reads are coalesced per stream (consecutive threads, consecutive elements). Compiled, not yet run on a device.
 #include "cuda_check.h"
+#include "launch.h"
 #include "jet_ops.h"
 
 namespace jetpinn::cuda {
@@ -57,7 +58,7 @@ void unary_jet_forward(Context& ctx, const FlatRules& rules, Activation a, int p
                        T* y) {
   JETPINN_CHECK(x != y, "unary_jet_forward: x and y must be different buffers");
   if (n == 0) return;
-  unary_jet_forward_kernel<T><<<blocks_for(n), THREADS, 0, stream_of(ctx)>>>(rules, a, power, n, x, y);
+  JETPINN_LAUNCH(unary_jet_forward_kernel<T>, blocks_for(n), THREADS, 0, stream_of(ctx))(rules, a, power, n, x, y);
   CUDA_CHECK_LAUNCH("unary_jet_forward_kernel");
 }
 
@@ -65,7 +66,7 @@ template <class T>
 void unary_jet_backward(Context& ctx, const FlatRules& rules, Activation a, int power, std::ptrdiff_t n, const T* x,
                         const T* y, const T* dy, T* dx) {
   if (n == 0 || !dx) return;
-  unary_jet_backward_kernel<T><<<blocks_for(n), THREADS, 0, stream_of(ctx)>>>(rules, a, power, n, x, y, dy, dx);
+  JETPINN_LAUNCH(unary_jet_backward_kernel<T>, blocks_for(n), THREADS, 0, stream_of(ctx))(rules, a, power, n, x, y, dy, dx);
   CUDA_CHECK_LAUNCH("unary_jet_backward_kernel");
 }
 
@@ -73,7 +74,7 @@ template <class T>
 void product_jet_forward(Context& ctx, const FlatRules& rules, std::ptrdiff_t n, const T* u, const T* v, T* y) {
   JETPINN_CHECK(y != u && y != v, "product_jet_forward: y must not alias an input");
   if (n == 0) return;
-  product_jet_forward_kernel<T><<<blocks_for(n), THREADS, 0, stream_of(ctx)>>>(rules, n, u, v, y);
+  JETPINN_LAUNCH(product_jet_forward_kernel<T>, blocks_for(n), THREADS, 0, stream_of(ctx))(rules, n, u, v, y);
   CUDA_CHECK_LAUNCH("product_jet_forward_kernel");
 }
 
@@ -81,7 +82,7 @@ template <class T>
 void product_jet_backward(Context& ctx, const FlatRules& rules, std::ptrdiff_t n, const T* u, const T* v, const T* dy,
                           T* du, T* dv) {
   if (n == 0 || (!du && !dv)) return;
-  product_jet_backward_kernel<T><<<blocks_for(n), THREADS, 0, stream_of(ctx)>>>(rules, n, u, v, dy, du, dv);
+  JETPINN_LAUNCH(product_jet_backward_kernel<T>, blocks_for(n), THREADS, 0, stream_of(ctx))(rules, n, u, v, dy, du, dv);
   CUDA_CHECK_LAUNCH("product_jet_backward_kernel");
 }
 

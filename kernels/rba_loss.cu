@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cuda_check.h"
+#include "launch.h"
 #include "rba_loss.h"
 #include "reduce_common.cuh"
 
@@ -135,19 +136,18 @@ void rba_mse_forward(Context& ctx, std::ptrdiff_t P, std::ptrdiff_t k, const T* 
   double* col = update ? base + a : nullptr;
   double* loss_partial = base + a + b;
   if (update && P > 0) {
-    rba_column_partials_kernel<T><<<dim3(static_cast<unsigned>(col_parts), static_cast<unsigned>(k)), THREADS, 0,
-                                    stream_of(ctx)>>>(P, k, chunk, r, col_partial);
+    JETPINN_LAUNCH(rba_column_partials_kernel<T>, dim3(static_cast<unsigned>(col_parts), static_cast<unsigned>(k)), THREADS, 0, stream_of(ctx))(P, k, chunk, r, col_partial);
     CUDA_CHECK_LAUNCH("rba_column_partials_kernel");
-    rba_column_finish_kernel<<<static_cast<unsigned>((k + THREADS - 1) / THREADS), THREADS, 0, stream_of(ctx)>>>(
+    JETPINN_LAUNCH(rba_column_finish_kernel, static_cast<unsigned>((k + THREADS - 1) / THREADS), THREADS, 0, stream_of(ctx))(
         k, static_cast<int>(col_parts), rule.minmax, col_partial, col);
     CUDA_CHECK_LAUNCH("rba_column_finish_kernel");
   } else {
     col = nullptr;  // nothing to update (P = 0)
   }
-  rba_update_loss_kernel<T><<<parts, THREADS, 0, stream_of(ctx)>>>(n, k, r, lambda, col, rule, weighted, loss_partial);
+  JETPINN_LAUNCH(rba_update_loss_kernel<T>, parts, THREADS, 0, stream_of(ctx))(n, k, r, lambda, col, rule, weighted, loss_partial);
   CUDA_CHECK_LAUNCH("rba_update_loss_kernel");
   const double nd = static_cast<double>(std::max<std::ptrdiff_t>(1, n));
-  rba_loss_finish_kernel<T><<<1, THREADS, 0, stream_of(ctx)>>>(parts, nd, loss_partial, out, stats);
+  JETPINN_LAUNCH(rba_loss_finish_kernel<T>, 1, THREADS, 0, stream_of(ctx))(parts, nd, loss_partial, out, stats);
   CUDA_CHECK_LAUNCH("rba_loss_finish_kernel");
 }
 
@@ -157,7 +157,7 @@ void rba_mse_backward(Context& ctx, std::ptrdiff_t P, std::ptrdiff_t k, const T*
   JETPINN_CHECK(!weighted || lambda, "rba_mse_backward: weighted with null multipliers");
   const std::ptrdiff_t n = P * k;
   if (n <= 0 || !dr) return;
-  rba_mse_backward_kernel<T><<<parts_for(n), THREADS, 0, stream_of(ctx)>>>(n, r, lambda, weighted, dloss,
+  JETPINN_LAUNCH(rba_mse_backward_kernel<T>, parts_for(n), THREADS, 0, stream_of(ctx))(n, r, lambda, weighted, dloss,
                                                                           static_cast<double>(n), dr);
   CUDA_CHECK_LAUNCH("rba_mse_backward_kernel");
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cuda_check.h"
+#include "launch.h"
 #include "reduce.h"
 #include "reduce_common.cuh"
 
@@ -63,9 +64,9 @@ void reduce(Context& ctx, std::ptrdiff_t n, const T* x, const T* y, double facto
   JETPINN_CHECK(out, what << ": null output");
   const int parts = parts_for(n);
   double* partial = static_cast<double*>(ctx.scratch(sizeof(double) * static_cast<std::size_t>(parts)));
-  reduce_partials_kernel<T, K><<<parts, THREADS, 0, stream_of(ctx)>>>(n, x, y, partial);
+  JETPINN_LAUNCH((reduce_partials_kernel<T, K>), parts, THREADS, 0, stream_of(ctx))(n, x, y, partial);
   CUDA_CHECK_LAUNCH("reduce_partials_kernel");
-  reduce_finish_kernel<OUT, CombineOf<K>::value><<<1, THREADS, 0, stream_of(ctx)>>>(parts, partial, factor, false, out);
+  JETPINN_LAUNCH((reduce_finish_kernel<OUT, CombineOf<K>::value>), 1, THREADS, 0, stream_of(ctx))(parts, partial, factor, false, out);
   CUDA_CHECK_LAUNCH("reduce_finish_kernel");
 }
 }  // namespace
@@ -97,7 +98,7 @@ void count_nonfinite(Context& ctx, std::ptrdiff_t n, const T* x, double* out) {
 
 void sum_partials_accumulate(Context& ctx, int parts, const double* partial, double* acc) {
   JETPINN_CHECK(parts >= 1, "sum_partials_accumulate: no partials");
-  reduce_finish_kernel<double, Combine::Sum><<<1, THREADS, 0, stream_of(ctx)>>>(parts, partial, 1.0, true, acc);
+  JETPINN_LAUNCH((reduce_finish_kernel<double, Combine::Sum>), 1, THREADS, 0, stream_of(ctx))(parts, partial, 1.0, true, acc);
   CUDA_CHECK_LAUNCH("reduce_finish_kernel");
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "cuda_check.h"
+#include "launch.h"
 #include "vector_ops.h"
 
 namespace jetpinn::cuda {
@@ -54,13 +55,13 @@ __global__ void axpy_double_kernel(std::ptrdiff_t n, double alpha, const T* x, T
 template <class T>
 void add_constant(Context& ctx, std::ptrdiff_t n, T c, T* y) {
   if (n <= 0) return;
-  add_constant_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, c, y);
+  JETPINN_LAUNCH(add_constant_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, c, y);
   CUDA_CHECK_LAUNCH("add_constant_kernel");
 }
 template <class T>
 void add_broadcast(Context& ctx, std::ptrdiff_t n, const T* s, double factor, T* y) {
   if (n <= 0) return;
-  add_broadcast_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, s, factor, y);
+  JETPINN_LAUNCH(add_broadcast_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, s, factor, y);
   CUDA_CHECK_LAUNCH("add_broadcast_kernel");
 }
 template <class T>
@@ -71,7 +72,7 @@ void copy_cols(Context& ctx, std::ptrdiff_t rows, std::ptrdiff_t cols, const T* 
                 "copy_cols: leading dimensions (" << src_ld << ", " << dst_ld << ") must be >= the " << cols
                                                   << " columns copied");
   if (accumulate) {
-    accumulate_cols_kernel<T><<<grid_for(rows * cols), THREADS, 0, stream_of(ctx)>>>(rows, cols, src, src_ld, dst,
+    JETPINN_LAUNCH(accumulate_cols_kernel<T>, grid_for(rows * cols), THREADS, 0, stream_of(ctx))(rows, cols, src, src_ld, dst,
                                                                                       dst_ld);
     CUDA_CHECK_LAUNCH("accumulate_cols_kernel");
   } else if (rows == 1) {
@@ -86,20 +87,20 @@ void copy_cols(Context& ctx, std::ptrdiff_t rows, std::ptrdiff_t cols, const T* 
 template <class T>
 void accumulate_double(Context& ctx, std::ptrdiff_t n, const T* x, double* y) {
   if (n <= 0) return;
-  accumulate_double_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, x, y);
+  JETPINN_LAUNCH(accumulate_double_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, x, y);
   CUDA_CHECK_LAUNCH("accumulate_double_kernel");
 }
 
 template <class T>
 void scale_double(Context& ctx, std::ptrdiff_t n, double alpha, const T* x, T* y) {
   if (n <= 0) return;
-  scale_double_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, alpha, x, y);
+  JETPINN_LAUNCH(scale_double_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, alpha, x, y);
   CUDA_CHECK_LAUNCH("scale_double_kernel");
 }
 template <class T>
 void axpy_double(Context& ctx, std::ptrdiff_t n, double alpha, const T* x, T* y) {
   if (n <= 0) return;
-  axpy_double_kernel<T><<<grid_for(n), THREADS, 0, stream_of(ctx)>>>(n, alpha, x, y);
+  JETPINN_LAUNCH(axpy_double_kernel<T>, grid_for(n), THREADS, 0, stream_of(ctx))(n, alpha, x, y);
   CUDA_CHECK_LAUNCH("axpy_double_kernel");
 }
 
