@@ -22,13 +22,22 @@
 // Also here: the card's FP32 FMA peak (bench/ffma_peak.cu, measured in main) and the fused MLP forward +
 // backward of bench_cuda (f32, pedantic; checked against the CPU tape) so the summary printed after the
 // benchmarks gives both as a fraction of a measured peak, beside the step table and the ratios.
-// --peer-step: a served device step for bench/compare_gpu.py (see peer_step below). NOT yet run on a device.
+// --peer-step: a served device step for bench/compare_gpu.py (see peer_step below).
+// Options of the benchmarks (besides Google Benchmark's): --check-only runs every check above (each trainer's
+// first step, the fused MLP, the FFMA kernel's bit-for-bit check), one line each ("check NAME: ok (relative error
+// E, tolerance T)" or "check NAME: FAILED (...)"), prints no timing and exits 1 if any failed (or there is no
+// device); --points N overrides points.collocation as --peer-step --points does, and the fused MLP's points
+// (N >= 100: the SNR's batches). On the emulated device (-DJETPINN_CUDA=EMULATE) it always runs --check-only, on
+// 256 points unless --points says, without the FFMA check (measure_ffma_peak times its kernel right after
+// checking it), and refuses --peer-step but with --host (nothing it times may come from the emulator).
+// NOT yet run on a device.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +64,29 @@ constexpr const char* PROBLEM = "allen-cahn";
 constexpr const char* PRESET = "paper";
 constexpr long RUN_STEPS = 300000;  // the paper's run length, for the projected wall time
 constexpr int WARMUP_STEPS = 5;     // after the checked first step: graphs captured, pools and scratch grown
+constexpr long PAPER_POINTS = 25600;  // the preset's points.collocation
+#if defined(JETPINN_CUDA_EMULATED)
+constexpr long DEFAULT_POINTS = 256;  // every emulated kernel thread is a CPU fiber: the paper's size takes hours
+#else
+constexpr long DEFAULT_POINTS = 0;  // the preset's
+#endif
+long g_points = DEFAULT_POINTS;  // the benchmarks' --points (0: the preset's); --peer-step has its own
+constexpr int SNR_BATCHES = 100;
+
+// One check's outcome, for the benchmarks (counter, SkipWithError) and for --check-only (one printed line).
+struct CheckResult {
+  double error = NAN, tolerance = NAN;  // relative error and its bound
+  std::string failure;                  // why it failed (the benchmark's skip message); empty: passed
+  bool ok() const { return failure.empty(); }
+};
+
+// The benchmarks' side of a check: its error as `counter`, and a failure skips the benchmark.
+bool passed(benchmark::State& state, const CheckResult& r, const char* counter) {
+  state.counters[counter] = r.error;
+  if (r.ok()) return true;
+  state.SkipWithError(r.failure.c_str());
+  return false;
+}
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -83,7 +115,7 @@ constexpr int VARIANT_COUNT = 4;
 // host: train.backend = cpu (the --peer-step --host harness check); points > 0 overrides points.collocation.
 Json step_config(const std::string& gemm, Mode mode, bool host = false, long points = 0) {
   Json cfg = {{"train", {{"backend", host ? "cpu" : "cuda"}, {"gemm", gemm}, {"cuda_graph", mode != NO_GRAPH}, {"device", 0}}}};
-  cfg["diagnostics"] = mode == SNR ? Json{{"enabled", true}, {"every", 1}, {"snr_batches", 100}} : Json{{"enabled", false}};
+  cfg["diagnostics"] = mode == SNR ? Json{{"enabled", true}, {"every", 1}, {"snr_batches", SNR_BATCHES}} : Json{{"enabled", false}};
   if (points > 0) cfg["points"] = {{"collocation", points}};
   return cfg;
 }
@@ -137,15 +169,18 @@ double host_reference_loss(Model<T>& dev) {
   return cached;
 }
 
-// A device trainer after its checked first step and the warm-up; `error` says why it cannot be timed.
+// A device trainer after its checked first step (and, once warm_up ran, the warm-up); `error` says why it
+// cannot be timed.
 template <class T>
 struct CheckedModel {
   std::unique_ptr<Model<T>> model;
-  double loss0 = NAN, ref = NAN, rel = NAN, snr0 = NAN;
+  double loss0 = NAN, ref = NAN, rel = NAN, tol = NAN, snr0 = NAN;
   std::string error;
+  CheckResult check() const { return {rel, tol, error}; }
 };
 
-// initial (when given) receives the initial weights and points in the peers' export format.
+// The trainer of `cfg` and its checked first step: the loss against the host in float64 (and, for SNR, a
+// finite positive SNR). initial (when given) receives the initial weights and points in the peers' export format.
 template <class T>
 CheckedModel<T> checked_model(const Json& cfg, Mode mode, std::vector<std::pair<std::string, NpyArray>>* initial = nullptr) {
   CheckedModel<T> c;
@@ -178,11 +213,11 @@ CheckedModel<T> checked_model(const Json& cfg, Mode mode, std::vector<std::pair<
     if (!s.bad.empty()) throw std::runtime_error("first device step: " + s.bad);
     c.loss0 = s.loss;
     c.rel = std::abs(s.loss - c.ref) / std::abs(c.ref);
-    const double tol = loss_tolerance(sizeof(T) == 8, gemm);
-    if (!(c.rel <= tol)) {
+    c.tol = loss_tolerance(sizeof(T) == 8, gemm);
+    if (!(c.rel <= c.tol)) {
       char buf[256];
       std::snprintf(buf, sizeof buf, "%s/%s: first-step loss %.17g on the device vs %.17g on the host in float64 (rel %.3g > %.0e)",
-                    gemm.c_str(), MODE_NAMES[mode], c.loss0, c.ref, c.rel, tol);
+                    gemm.c_str(), MODE_NAMES[mode], c.loss0, c.ref, c.rel, c.tol);
       throw std::runtime_error(buf);
     }
     if (mode == SNR) {
@@ -190,15 +225,26 @@ CheckedModel<T> checked_model(const Json& cfg, Mode mode, std::vector<std::pair<
         throw std::runtime_error("the SNR trainer's first step measured no finite positive SNR");
       c.snr0 = s.diag->grad.snr;
     }
+  } catch (const std::exception& e) {
+    c.error = e.what();
+    c.model.reset();
+  }
+  return c;
+}
+
+// The untimed steps after the check, for the timed users only (--check-only has no use for them).
+template <class T>
+void warm_up(CheckedModel<T>& c) {
+  if (!c.error.empty()) return;
+  try {
     for (int i = 0; i < WARMUP_STEPS; ++i) {
-      const StepStats w = m.trainer().step();
+      const StepStats w = c.model->trainer().step();
       if (!w.bad.empty()) throw std::runtime_error("warm-up step " + std::to_string(w.step) + ": " + w.bad);
     }
   } catch (const std::exception& e) {
     c.error = e.what();
     c.model.reset();
   }
-  return c;
 }
 
 // One timed step: Trainer::step() (which waits for its scalars) and a stream synchronize.
@@ -258,7 +304,10 @@ VariantSet<T>& variant_set(const Variant& v) {
     g_f64.reset();
     s = std::make_unique<VariantSet<T>>();
     s->name = v.name;
-    for (int k = 0; k < MODES; ++k) s->m[k] = checked_model<T>(step_config(v.gemm, static_cast<Mode>(k)), static_cast<Mode>(k));
+    for (int k = 0; k < MODES; ++k) {
+      s->m[k] = checked_model<T>(step_config(v.gemm, static_cast<Mode>(k), false, g_points), static_cast<Mode>(k));
+      warm_up(s->m[k]);
+    }
   }
   return *s;
 }
@@ -315,7 +364,7 @@ void BM_step(benchmark::State& state, int variant) {
 // ---- The fused MLP of bench_cuda, f32 pedantic: forward + backward --------------------------------------------
 
 struct FusedSetup {
-  static constexpr Index POINTS = 25600;
+  const Index points = g_points > 0 ? g_points : PAPER_POINTS;
   static constexpr int DEPTH = 6, WIDTH = 128;
   cuda::Context ctx{0};
   StreamSetPtr streams = StreamSet::make({"t", "x"}, {"t", "xx"});
@@ -323,17 +372,17 @@ struct FusedSetup {
   cuda::DeviceMlp<float> dm{ctx, mlp, streams};
   cuda::DeviceTensor<float> x{ctx}, dy{ctx};
   RowMat<float> pts, g;
-  double flops = 0;  // forward + backward: 3 x 2 R (2 W + (D - 1) W^2 + W), bench_cuda's count (50.57 GFLOP)
+  double flops = 0;  // forward + backward: 3 x 2 R (2 W + (D - 1) W^2 + W), bench_cuda's count (50.57 GFLOP at 25,600)
   FusedSetup() {
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<double> u(-1, 1);
-    pts.resize(POINTS, 2);
+    pts.resize(points, 2);
     for (Index i = 0; i < pts.size(); ++i) pts.data()[i] = static_cast<float>(u(rng));
     x.upload(cuda::DeviceMlp<float>::input_jet(ConstMatView<float>(pts.data(), pts.rows(), pts.cols()), *streams));
-    g.resize(streams->size() * POINTS, 1);
+    g.resize(streams->size() * points, 1);
     for (Index i = 0; i < g.size(); ++i) g.data()[i] = static_cast<float>(u(rng));
     dy.upload(g);
-    const double R = static_cast<double>(streams->size() * POINTS);
+    const double R = static_cast<double>(streams->size() * points);
     flops = 3 * 2 * R * (2.0 * WIDTH + (DEPTH - 1.0) * WIDTH * WIDTH + WIDTH * 1.0);
   }
   void run() {
@@ -342,11 +391,17 @@ struct FusedSetup {
     dm.backward(dy, cuda::MlpPath::Fused);
   }
   // The gradient of sum(y * dy) against the CPU tape on the same weights and points (normwise, 1e-5 as bench_cuda).
-  double check() {
+  CheckResult check() {
     Tape<float> tape(&mlp.params());
     Var<float> y = mlp.forward(tape, tape.input(pts, streams));
     mlp.params().zero_grad();
-    tape.backward(sum(y * tape.constant(RowMat<float>(g))));
+    // Stream by stream, as bench_cuda's seeded_sum: the tape multiplies only operands of one stream set.
+    Var<float> seeded;
+    for (int k = 0; k < streams->size(); ++k) {
+      const Var<float> term = sum(tape.component(y, k) * tape.constant(RowMat<float>(g.middleRows(k * points, points))));
+      seeded = k == 0 ? term : seeded + term;
+    }
+    tape.backward(seeded);
     const std::vector<double> want(mlp.params().grads(), mlp.params().grads() + mlp.params().size());
     run();
     ParamStore<float> store = mlp.params();
@@ -357,7 +412,9 @@ struct FusedSetup {
       num += d * d;
       den += want[i] * want[i];
     }
-    return std::sqrt(num / (den > 0 ? den : 1.0));
+    CheckResult r{std::sqrt(num / (den > 0 ? den : 1.0)), 1e-5, {}};
+    if (!(r.error <= r.tolerance)) r.failure = "fused MLP gradient differs from the CPU tape: " + std::to_string(r.error);
+    return r;
   }
 };
 
@@ -365,21 +422,18 @@ std::unique_ptr<FusedSetup> g_fused;  // released in main, before the CUDA runti
 
 void BM_fused_mlp_forward_backward(benchmark::State& state) {
   std::unique_ptr<FusedSetup>& s = g_fused;
-  static double err = NAN;
+  static CheckResult checked;
   try {
     if (!s) {
-      s = std::make_unique<FusedSetup>();
-      err = s->check();
+      auto fresh = std::make_unique<FusedSetup>();
+      checked = fresh->check();
+      s = std::move(fresh);  // only once checked: a throw leaves nothing unchecked to time
     }
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
-  state.counters["check_rel_err"] = err;
-  if (!(err <= 1e-5)) {
-    state.SkipWithError(("fused MLP gradient differs from the CPU tape: " + std::to_string(err)).c_str());
-    return;
-  }
+  if (!passed(state, checked, "check_rel_err")) return;
   s->run();
   s->ctx.synchronize();
   std::vector<double> t;
@@ -416,15 +470,19 @@ void print_summary() {
   else
     std::printf("FP32 FMA peak: not measured (%s)\n", g_peak.error.c_str());
   const double peak = g_peak.gflops > 0 ? g_peak.gflops : NAN;
+  // The paper's size as before --points existed; another --points says its own.
+  const bool paper = g_points == 0 || g_points == PAPER_POINTS;
+  const std::string rows = paper ? "102,400" : std::to_string(4 * g_points);
   if (std::isfinite(g_fused_gflops))
-    std::printf("Fused MLP forward + backward (f32 pedantic, 102,400 jet rows): %.3f ms, %.1f GFLOP -> %.1f TFLOP/s = %.1f%% of "
+    std::printf("Fused MLP forward + backward (f32 pedantic, %s jet rows): %.3f ms, %.1f GFLOP -> %.1f TFLOP/s = %.1f%% of "
                 "the measured FFMA peak\n",
-                g_fused_ms, g_fused_flops * 1e-9, g_fused_gflops * 1e-3, 100 * g_fused_gflops / peak);
+                rows.c_str(), g_fused_ms, g_fused_flops * 1e-9, g_fused_gflops * 1e-3, 100 * g_fused_gflops / peak);
   if (g_steps.empty()) return;
   const long meas = cadence_measurements();
-  std::printf("\nStep GEMM count %.2f GFLOP (forward 16.94 + backward 33.83). 300k projection at the paper's SNR cadence: "
+  const std::string split = paper ? "forward 16.94 + backward 33.83" : std::to_string(g_points) + " collocation points";
+  std::printf("\nStep GEMM count %.2f GFLOP (%s). 300k projection at the paper's SNR cadence: "
               "%ld measured steps, the rest plain.\n\n",
-              g_steps.front().flops * 1e-9, meas);
+              g_steps.front().flops * 1e-9, split.c_str(), meas);
   std::printf("| variant | plain ms/step | steps/s | 300k steps (min) | GFLOP/s | %% of FFMA peak | SNR-every-step ms | SNR / plain "
               "| no-graph ms | no-graph / plain | 300k, paper cadence (min) | loss0 rel (plain, snr, no-graph) |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -476,6 +534,7 @@ int peer_step(const PeerOptions& o) {
   std::vector<std::pair<std::string, NpyArray>> initial;
   const Mode mode = o.graph ? PLAIN : NO_GRAPH;
   CheckedModel<T> c = checked_model<T>(step_config(o.gemm, mode, o.host, o.points), mode, o.export_dir.empty() ? nullptr : &initial);
+  warm_up(c);
   if (!c.error.empty()) {
     std::cerr << "bench_cuda_step --peer-step: " << c.error << "\n";
     return 1;
@@ -560,6 +619,102 @@ int peer_main(int argc, char** argv) {
   return o.precision == "f32" ? peer_step<float>(o) : peer_step<double>(o);
 }
 
+// ---- --check-only ------------------------------------------------------------------------------------------
+
+struct Tally {
+  int run = 0, failed = 0, skipped = 0;
+};
+
+// Prints one check's line; a throw (CUDA error, emulator finding) is a failure too.
+template <class F>
+void run_check(Tally& tally, const std::string& name, F&& check) {
+  CheckResult r;
+  try {
+    r = check();
+  } catch (const std::exception& e) {
+    r.failure = std::string("threw: ") + e.what();
+  }
+  if (r.ok())
+    std::printf("check %s: ok (relative error %.3g, tolerance %.0e)\n", name.c_str(), r.error, r.tolerance);
+  else if (std::isnan(r.error))
+    std::printf("check %s: FAILED (%s)\n", name.c_str(), r.failure.c_str());
+  else
+    std::printf("check %s: FAILED (relative error %.3g, tolerance %.0e: %s)\n", name.c_str(), r.error, r.tolerance,
+                r.failure.c_str());
+  std::fflush(stdout);  // in order with the emulator's findings on stderr
+  ++tally.run;
+  tally.failed += r.ok() ? 0 : 1;
+}
+
+// Every check the benchmarks make, in their order: each variant's three trainers (one alive at a time), the
+// fused MLP, then the FFMA kernel's.
+int check_only() {
+  Tally tally;
+  for (const Variant& v : VARIANTS)
+    for (int k = 0; k < MODES; ++k) {
+      const Mode mode = static_cast<Mode>(k);
+      const std::string name = std::string("step/") + v.name + "/" + MODE_NAMES[k] +
+                               (mode == SNR ? " (first-step loss vs host f64, SNR finite)" : " (first-step loss vs host f64)");
+      const Json cfg = step_config(v.gemm, mode, false, g_points);
+      run_check(tally, name, [&] { return v.f64 ? checked_model<double>(cfg, mode).check() : checked_model<float>(cfg, mode).check(); });
+    }
+  run_check(tally, "fused_mlp_forward_backward/f32 (vs CPU tape)", [] { return FusedSetup().check(); });
+#if defined(JETPINN_CUDA_EMULATED)
+  // measure_ffma_peak checks a launch of 132 x 16 blocks x 1000 FMA rounds, then times 2^15 rounds: both far
+  // beyond the emulator, and its check has no entry of its own (bench/ffma_peak.cu).
+  std::printf("check ffma_peak (bit-for-bit vs host fma chains): skipped on the emulated device (measure_ffma_peak "
+              "times its kernel after checking it)\n");
+  ++tally.skipped;
+#else
+  // The check runs inside the measurement; its timing is dropped unprinted.
+  run_check(tally, "ffma_peak (bit-for-bit vs host fma chains)", [] {
+    const bench::FfmaPeak peak = bench::measure_ffma_peak(0);
+    return CheckResult{peak.error.empty() ? 0.0 : NAN, 0.0, peak.error};
+  });
+#endif
+  std::printf("bench_cuda_step: %d of %d checks failed, %d skipped (%ld collocation points)\n", tally.failed, tally.run,
+              tally.skipped, g_points > 0 ? g_points : PAPER_POINTS);
+  return tally.failed == 0 ? 0 : 1;
+}
+
+// Takes the benchmarks' --check-only and --points N (or --points=N) out of argv, before Google Benchmark parses
+// the rest. Returns false (after saying why) on a bad --points.
+bool take_options(int& argc, char** argv, bool& checks_only) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    const char* value = nullptr;
+    if (std::strcmp(a, "--check-only") == 0) {
+      checks_only = true;
+      continue;
+    }
+    if (std::strcmp(a, "--points") == 0) {
+      if (i + 1 == argc) {
+        std::fprintf(stderr, "bench_cuda_step: --points needs a value\n");
+        return false;
+      }
+      value = argv[++i];
+    } else if (std::strncmp(a, "--points=", 9) == 0) {
+      value = a + 9;
+    }
+    if (!value) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    char* end = nullptr;
+    const long n = std::strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || n < SNR_BATCHES) {
+      std::fprintf(stderr, "bench_cuda_step: --points takes a whole number >= %d (the SNR's batches), got '%s'\n",
+                   SNR_BATCHES, value);
+      return false;
+    }
+    g_points = n;
+  }
+  argc = kept;
+  argv[argc] = nullptr;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -569,12 +724,22 @@ int main(int argc, char** argv) {
     host = host || std::strcmp(argv[i], "--host") == 0;
     console = console && std::strncmp(argv[i], "--benchmark_format=", 19) != 0;
   }
+#if defined(JETPINN_CUDA_EMULATED)
+  if (peer && !host) {
+    std::fprintf(stderr, "bench_cuda_step --peer-step: emulated device: it times device steps; only --host runs here\n");
+    return 1;
+  }
+#endif
+  bool checks_only = false;  // --peer-step reads its own options
+  if (!peer && !take_options(argc, argv, checks_only)) return 1;
   std::string why;
   if (!(peer && host)) {
     if (cuda::device_count(&why) == 0) {
-      // A served peer must fail loudly (its driver waits for it); the benchmarks just have nothing to time.
-      std::fprintf(peer ? stderr : stdout, "bench_cuda_step: no CUDA device (%s); nothing to time\n", why.c_str());
-      return peer ? 1 : 0;
+      // A served peer must fail loudly (its driver waits for it), and so must checks asked for; the benchmarks
+      // just have nothing to time.
+      std::fprintf(peer ? stderr : stdout, "bench_cuda_step: no CUDA device (%s); nothing to %s\n", why.c_str(),
+                   checks_only ? "check" : "time");
+      return peer || checks_only ? 1 : 0;
     }
     g_device = cuda::device_name(0);
   }
@@ -587,9 +752,15 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("CUDA device 0: %s\n", g_device.c_str());
-  g_peak = bench::measure_ffma_peak(0);
+#if defined(JETPINN_CUDA_EMULATED)
+  // The emulator's speed says nothing about a GPU's: no timing may come out of it.
+  std::printf("bench_cuda_step: emulated device: checks only, no timings\n");
+  checks_only = true;
+#endif
+  if (!checks_only) g_peak = bench::measure_ffma_peak(0);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (checks_only) return check_only();
   for (int v = 0; v < VARIANT_COUNT; ++v) {
     const std::string name = std::string("BM_step/") + VARIANTS[v].name;
     auto* b = VARIANTS[v].f64 ? benchmark::RegisterBenchmark(name.c_str(), BM_step<double>, v)
