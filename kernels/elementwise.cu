@@ -6,6 +6,7 @@
 #include "cuda_check.h"
 #include "launch.h"
 #include "elementwise.h"
+#include "reduce_common.cuh"
 
 namespace jetpinn::cuda {
 
@@ -46,16 +47,11 @@ __global__ void add_row_vector_kernel(std::ptrdiff_t rows, std::ptrdiff_t cols, 
     y[i] += b[i % cols];
 }
 
-// Block-wide sum of one double per thread (blockDim.x == THREADS); thread 0 gets the result.
+// Block-wide sum of one double per thread (blockDim.x == THREADS): reduce_common.cuh's tree, whose trailing
+// barrier makes a second call in the same kernel safe.
 __device__ double block_sum(double v) {
   __shared__ double s[THREADS];
-  s[threadIdx.x] = v;
-  __syncthreads();
-  for (int h = THREADS / 2; h > 0; h >>= 1) {
-    if (threadIdx.x < h) s[threadIdx.x] += s[threadIdx.x + h];
-    __syncthreads();
-  }
-  return s[0];
+  return reduce_detail::block_combine<reduce_detail::Combine::Sum>(v, s);
 }
 
 template <class T>

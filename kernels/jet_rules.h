@@ -28,7 +28,9 @@ struct FlatRules {
   short begin[MAX_STREAMS + 1] = {};
   FlatTerm term[MAX_RULE_TERMS] = {};
 };
-static_assert(sizeof(FlatRules) <= 4000, "FlatRules is passed as a kernel parameter (4 KB limit)");
+// A kernel's whole parameter list may take 32,764 bytes (sm_70+, CUDA 12.1+; the emulated device checks it at
+// every launch); fused_mlp_backward_stats passes this and a ChunkTable, about 5.3 KB together.
+static_assert(sizeof(FlatRules) <= 4000, "FlatRules is passed by value in kernel parameters; keep it small");
 
 namespace detail {
 inline FlatRules flatten(const StreamSet& set, const RuleProgram& prog, const char* what) {

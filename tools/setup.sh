@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-          libopenblas-openmp-dev python3 python3-venv clang libclang-rt-dev)  # clang: libFuzzer (tools/fuzz.sh)
+          libopenblas-openmp-dev python3 python3-venv clang libclang-rt-dev  # clang: libFuzzer (tools/fuzz.sh)
+          libboost-context-dev)  # the emulated CUDA device's fibers (-DJETPINN_CUDA=EMULATE, kernels/emu)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
