@@ -52,7 +52,6 @@ void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy,
   if (bias >= 0) m_seen[static_cast<std::size_t>(bias)] = 1;
   m_gb.resize(out, in);
   m_gbias.assign(static_cast<std::size_t>(out), T(0));
-  Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> gbias(m_gbias.data(), out);
   // This node's share of the gradient, R = sum_b G_b, is what it adds to gW and gb: kept (in float64) to
   // separate the shared boundary part from the residual's in finish().
   m_before = gW;
@@ -72,7 +71,7 @@ void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy,
       }
     m_sq[static_cast<std::size_t>(w)] += sq;
     if (bias >= 0) {
-      gbias = dy.topRows(P).colwise().sum();
+      column_sums(dy.data(), P, out, m_gbias.data());
       for (Index j = 0; j < out; ++j) gb[j] += m_gbias[static_cast<std::size_t>(j)];
       add_difference(ob, gb, m_before_bias.data(), out);
       m_sq[static_cast<std::size_t>(bias)] += dy.topRows(P).template cast<double>().squaredNorm();
@@ -93,7 +92,7 @@ void GradStats<T>::affine(int w, int bias, Index S, Index P, ConstMatView<T> dy,
     gW += m_gb;
     accumulate(ow, m_gb.data(), out * in, c);
     if (bias >= 0) {
-      gbias = dy.middleRows(b0, nb).colwise().sum();
+      column_sums(dy.data() + b0 * out, nb, out, m_gbias.data());
       for (Index j = 0; j < out; ++j) gb[j] += m_gbias[static_cast<std::size_t>(j)];
       accumulate(ob, m_gbias.data(), out, c);
     }

@@ -11,6 +11,7 @@
 // Per-sample variant (B = N): |sigma|^2 = N sum_i |G_i|^2 - |sum_i G_i|^2 with, for a layer W and streams s,
 // |G_i|^2 = sum_{s,s'} (dy_{s,i} . dy_{s',i}) (a_{s,i} . a_{s',i}): inner products only, no per-sample gradient.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,19 @@ template <class T>
 GradSnr grad_snr_from_sums(const ParamStore<T>& params, const T* grads, const GradStatsConfig& c, Index points,
                            const double* s1, const double* s2, const double* r, const double* sq,
                            const std::vector<char>& seen);
+
+// out[j] = sum_i rows[i * cols + j] over `n` contiguous rows, added row after row, so every entry's rounding is
+// fixed by the indices alone. Eigen's colwise().sum() into a destination of unknown alignment sums the entries
+// before its first packet boundary and after its last full packet in another order than the rest, so its bits
+// depended on where the heap had put the destination (a resumed run's buffers lie elsewhere).
+template <class T>
+void column_sums(const T* rows, Index n, Index cols, T* out) {
+  std::fill(out, out + cols, T(0));
+  for (Index i = 0; i < n; ++i) {
+    const T* row = rows + i * cols;
+    for (Index j = 0; j < cols; ++j) out[j] += row[j];
+  }
+}
 
 // Paper cadence: every 10 steps below step 300, then every 100; or every `every` steps when every > 0.
 inline bool diagnostics_due(long step, long every) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "grad_stats.h"
 #include "jet_kernels_cpu.h"
 #include "tensor.h"
 
@@ -373,7 +374,7 @@ void HostOps<T>::bias_batch_stats(Idx P, Idx out, const T* dy, const std::vector
     for (std::size_t b = 0; b + 1 < offsets.size(); ++b) {
       const Idx b0 = offsets[b], nb = offsets[b + 1] - b0;
       const double c = static_cast<double>(P) / static_cast<double>(nb);
-      Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(gb.data(), out) = CMap<T>(dy + b0 * out, nb, out).colwise().sum();
+      column_sums(dy + b0 * out, nb, out, gb.data());
       for (Idx j = 0; j < out; ++j) {
         G[j] += gb[static_cast<std::size_t>(j)];
         const double cv = c * static_cast<double>(gb[static_cast<std::size_t>(j)]);

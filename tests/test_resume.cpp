@@ -1,11 +1,20 @@
 // Resume bit-identity: a run stopped at step k and resumed reaches exactly the parameters (and optimizer
 // state) of an uninterrupted run, on CPU with the same seed, in float64 and float32, through Adam, RBA and
-// the switch to L-BFGS.
+// the switch to L-BFGS, with the diagnostics measured (their batch sums included), on 1 and 2 threads; the
+// driver's metrics.jsonl of the two runs are the same apart from elapsed times.
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
 
 #include "checkpoint.h"
+#include "config.h"
+#include "model.h"
 #include "temp_dir.h"
 #include "train_command.h"
 
@@ -54,4 +63,186 @@ TEST_CASE("train: a resumed run is bit-identical to an uninterrupted one") {
       CHECK(a.has("lbfgs.counts") == lbfgs);
       if (lbfgs && precision == "f64") CHECK(a.get<double>("lbfgs.s") == b.get<double>("lbfgs.s"));
     }
+}
+
+namespace {
+// Training state that must come out of a resume bit for bit: parameters, Adam's moments, RBA multipliers, points,
+// counters, RNG, the phase detector's trace and L-BFGS's history.
+template <class T>
+void check_same_state(const Checkpoint& a, const Checkpoint& b) {
+  for (const std::string entry : {"params", "adam.m", "adam.v", "term.residual.lambda", "term.residual.points"}) {
+    CAPTURE(entry);
+    CHECK(a.get<T>(entry) == b.get<T>(entry));
+  }
+  for (const std::string entry : {"step", "phases.steps"}) {
+    CAPTURE(entry);
+    CHECK(a.get<std::int64_t>(entry) == b.get<std::int64_t>(entry));
+  }
+  CHECK(a.get<std::uint64_t>("rng") == b.get<std::uint64_t>("rng"));
+  CHECK(a.get<double>("phases.snr") == b.get<double>("phases.snr"));
+  REQUIRE(a.has("lbfgs.counts"));
+  REQUIRE(b.has("lbfgs.counts"));
+  for (const std::string entry : {"lbfgs.s", "lbfgs.y", "lbfgs.g"}) {
+    CAPTURE(entry);
+    CHECK(a.get<T>(entry) == b.get<T>(entry));
+  }
+  CHECK(a.get<double>("lbfgs.scalars") == b.get<double>("lbfgs.scalars"));
+  CHECK(a.get<double>("lbfgs.rho") == b.get<double>("lbfgs.rho"));
+  CHECK(a.get<std::int64_t>("lbfgs.counts") == b.get<std::int64_t>("lbfgs.counts"));
+}
+
+// What a step reports, diagnostics included, in a form that compares bit for bit.
+std::vector<double> step_record(const LoggedStep& s) {
+  std::vector<double> r{static_cast<double>(s.step), s.loss, s.lr};
+  r.insert(r.end(), s.term_mse.begin(), s.term_mse.end());
+  if (const auto& d = s.diagnostics) {
+    r.insert(r.end(), {d->snr, d->phi, d->snr_adam, d->phi_rba, d->phi_res, d->transition ? 1.0 : 0.0});
+    r.insert(r.end(), d->layer_snr.begin(), d->layer_snr.end());
+  }
+  return r;
+}
+
+// The heap in one of two states 16 bytes apart: many small blocks held, so that the next buffers are carved from
+// fresh memory in the order they are asked for, after one block of 32 or 48 bytes. A resumed model built in each
+// state gets its buffers at other alignments than the uninterrupted one (as a resumed process does), and a run's
+// bits must not depend on where its buffers are.
+struct HeapShift {
+  std::vector<std::unique_ptr<char[]>> blocks;
+  explicit HeapShift(bool odd) {
+    for (std::size_t size = 8; size <= 1024; size += 16)
+      for (int i = 0; i < 32; ++i) blocks.emplace_back(new char[size]);
+    blocks.emplace_back(new char[odd ? 40 : 24]);
+  }
+};
+
+// Restores OpenMP's thread count when a test that sets it ends.
+struct ThreadCountGuard {
+  int threads = omp_get_max_threads();
+  ~ThreadCountGuard() { omp_set_num_threads(threads); }
+};
+
+// A measured run small enough for CI whose 16 SNR batches hold 16 or 64 points each: with one point per batch, as
+// in the runs above, a batch's sums add nothing and any summation order gives the same bits.
+Json measured_config(bool per_sample, long lbfgs_from, long collocation = 256) {
+  return Json{{"net", {{"depth", 2}, {"width", 8}, {"hard_bc", false}}},
+              {"points", {{"collocation", collocation}, {"boundary", 16}}},
+              {"loss", {{"rba", {{"enabled", true}}}}},
+              {"optim", {{"lbfgs_from", lbfgs_from}}},
+              {"diagnostics", {{"snr_batches", 16}, {"per_sample", per_sample}}},
+              {"train", {{"seed", 5}}}};
+}
+
+// Trains `config` for `iters` steps uninterrupted and, from each stop k, a fresh model restored from the state at
+// k (in both heap states): every step after k must report the same loss and diagnostics, and the final state must
+// be the same.
+template <class T>
+void check_resumes(const Json& config, long iters, const std::vector<long>& stops) {
+  const std::string precision = sizeof(T) == 4 ? "f32" : "f64";
+  CAPTURE(precision);
+  CAPTURE(omp_get_max_threads());
+  Model<T> whole("helmholtz", config, "quick");
+  std::map<long, Checkpoint> at;
+  std::map<long, std::vector<double>> reported;
+  while (whole.steps_done() < iters) {
+    if (std::find(stops.begin(), stops.end(), whole.steps_done()) != stops.end()) at[whole.steps_done()] = whole.checkpoint();
+    const LoggedStep s = whole.step();
+    reported[s.step] = step_record(s);
+  }
+  REQUIRE(at.size() == stops.size());
+  const Checkpoint end = whole.checkpoint();
+  const long lbfgs_from = config.at("optim").at("lbfgs_from");
+  for (const auto& [k, state] : at)
+    for (const bool odd : {false, true}) {
+      CAPTURE(k);
+      CAPTURE(odd);
+      const HeapShift shift(odd);
+      Model<T> resumed("helmholtz", config, "quick");
+      resumed.restore(state);
+      long measured = 0, due = 0;  // measurements seen, and those the cadence asks for before L-BFGS takes over
+      for (long m = k; m < std::min(iters, lbfgs_from); ++m) due += diagnostics_due(m, 0) ? 1 : 0;
+      while (resumed.steps_done() < iters) {
+        const LoggedStep s = resumed.step();
+        CAPTURE(s.step);
+        CHECK(step_record(s) == reported[s.step]);
+        measured += s.diagnostics ? 1 : 0;
+      }
+      CHECK(measured == due);
+      check_same_state<T>(end, resumed.checkpoint());
+    }
+}
+}  // namespace
+
+// The paper's cadence measures at steps 0, 10, 20, ... below 300, then every 100; a resume lands before (9, 299),
+// at (10, 300) and after (11, 301) a measurement, and inside L-BFGS (31, 318). Batch and per-sample SNR, RBA on,
+// L-BFGS after Adam, float32 and float64, 1 and 2 threads.
+TEST_CASE("train: resume with diagnostics measured is bit-identical, 1 and 2 threads, f32 and f64") {
+  const ThreadCountGuard guard;
+  SUBCASE("below step 300, where the cadence is every 10 steps") {
+    omp_set_num_threads(1);
+    for (const bool per_sample : {false, true}) {
+      CAPTURE(per_sample);
+      check_resumes<double>(measured_config(per_sample, 28), 36, {9, 10, 11, 20, 31});
+      check_resumes<float>(measured_config(!per_sample, 28), 36, {9, 10, 11, 20, 31});
+    }
+    // 1,024 points: enough jet entries per layer (8,192) for the kernels' parallel loops to use both threads.
+    // Few steps: on a busy machine every parallel region waits for a core.
+    omp_set_num_threads(2);
+    check_resumes<double>(measured_config(true, 12, 1024), 16, {10, 11, 13});
+    check_resumes<float>(measured_config(false, 12, 1024), 16, {10, 11, 13});
+  }
+  SUBCASE("past step 300, where the cadence is every 100 steps") {
+    check_resumes<double>(measured_config(false, 310), 320, {299, 300, 301, 318});
+  }
+}
+
+namespace {
+std::vector<Json> metrics_without_times(const std::string& run) {
+  std::vector<Json> out;
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    Json j = Json::parse(line);
+    j.erase("elapsed");
+    out.push_back(j);
+  }
+  return out;
+}
+}  // namespace
+
+// The driver: diagnostics (SNR, compression statistics) and the error logged to metrics.jsonl. A run stopped at
+// 9 ends with a line that is on no cadence, one stopped at 11 with a measured line, one stopped at 20 with a
+// logged one; each line carries the end-of-run rel_l2, which the resume must take out again (off the cadence of
+// 8), so the stopped and resumed run's metrics and state equal the uninterrupted run's.
+TEST_CASE("train: a resumed run's metrics.jsonl equals an uninterrupted run's, diagnostics and evaluations included") {
+  for (const long stop : {9L, 11L, 20L}) {
+    CAPTURE(stop);
+    TempDir dir("resume-metrics");
+    TrainArgs base;
+    base.problem = "helmholtz";
+    base.preset = "quick";
+    base.iters = 36;
+    base.iters_given = true;
+    base.quiet = true;
+    base.sets = {"net.depth=2", "net.width=8", "net.hard_bc=false", "points.collocation=256", "points.boundary=16",
+                 "optim.lbfgs_from=28", "diagnostics.snr_batches=16", "diagnostics.compression_every=5",
+                 "train.log_every=4", "train.eval_every=8"};
+    TrainArgs whole = base, part = base;
+    whole.out = (dir.path / "whole").string();
+    part.out = (dir.path / "part").string();
+    part.iters = stop;
+    REQUIRE(run_train(whole) == 0);
+    REQUIRE(run_train(part) == 0);
+    const std::vector<Json> before = metrics_without_times(part.out);
+    REQUIRE(!before.empty());
+    CHECK(before.back().at("step") == stop);
+    CHECK(before.back().contains("rel_l2"));  // the end-of-run evaluation
+    TrainArgs resume;
+    resume.resume = part.out;
+    resume.iters = 36;
+    resume.iters_given = true;
+    resume.quiet = true;
+    REQUIRE(run_train(resume) == 0);
+    CHECK(metrics_without_times(whole.out) == metrics_without_times(part.out));
+    check_same_state<double>(Checkpoint::read(whole.out + "/checkpoint", "helmholtz"),
+                             Checkpoint::read(part.out + "/checkpoint", "helmholtz"));
+  }
 }

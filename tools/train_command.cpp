@@ -3,7 +3,8 @@
 // train.checkpoint_every steps and at the end. A NaN/Inf stops the run before it updates anything; the last
 // checkpoint on disk is the last good state (train.on_nan=rollback reloads it and halves optim.lr instead).
 // SIGINT/SIGTERM stop after the current step with a checkpoint (exit 128 + signal); a resume first drops what a
-// crash left behind (temporary files, metrics lines past the checkpoint).
+// crash left behind (temporary files, metrics lines past the checkpoint) and what only the end of the previous
+// run added to the metrics (see drop_end_of_run_extras).
 #include "train_command.h"
 
 #include <omp.h>
@@ -16,6 +17,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "atomic_file.h"
 #include "config.h"
@@ -61,6 +64,36 @@ std::string format_seconds(double s) {
   return buf;
 }
 
+// The last step of a run gets a metrics line even off the logging cadence, with its relative L2 error even off
+// the evaluation cadence (the run's final state). An uninterrupted run has neither at that step, so a resume
+// takes them out of the line of the step it continues from: the line goes when it was written only for the
+// end, and an off-cadence rel_l2 goes from a line that stays (logged, evaluated, or carrying diagnostics).
+// Then a stopped and resumed run's metrics equal an uninterrupted run's (apart from elapsed times).
+void drop_end_of_run_extras(const std::string& path, long step, long log_every, long eval_every) {
+  std::ifstream in(path);
+  if (!in.good()) return;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  in.close();
+  if (lines.empty()) return;
+  Json last = Json::parse(lines.back(), nullptr, false);
+  if (!last.is_object() || !last.contains("step") || !last["step"].is_number_integer() || last["step"].get<long>() != step)
+    return;
+  const bool evaluated = eval_every > 0 && step % eval_every == 0;
+  const bool cadence = step % log_every == 0 || evaluated || last.contains("snr") || last.contains("saturation");
+  const bool extra_l2 = !evaluated && last.contains("rel_l2");
+  if (cadence && !extra_l2) return;
+  if (cadence) {
+    last.erase("rel_l2");
+    lines.back() = last.dump();
+  } else {
+    lines.pop_back();
+  }
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  write_text_atomic(path, text);
+}
+
 template <class T>
 int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir, const Checkpoint* resume, bool quiet) {
   // The library's Model builds the network, the terms and the trainer; this loop adds the run folder around it.
@@ -71,6 +104,8 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
     remove_stale_temporaries(dir);
     remove_stale_temporaries(dir + "/snapshots");
     truncate_metrics(dir + "/metrics.jsonl", trainer.steps_done());
+    drop_end_of_run_extras(dir + "/metrics.jsonl", trainer.steps_done(), cfg.at("train").at("log_every"),
+                           cfg.at("train").at("eval_every"));
   }
   RunDiagnostics<T> diag(cfg, dir, trainer, model.net());
   const Reference& ref = model.reference();
