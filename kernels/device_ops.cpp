@@ -74,18 +74,30 @@ void DeviceOps<T>::refuse_while_capturing(const char* what) const {
                                                                          "must not allocate, copy from the host or wait)");
 }
 
+namespace {
+bool same_program(const RuleProgram& a, const RuleProgram& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t s = 0; s < a.size(); ++s) {
+    if (a[s].size() != b[s].size()) return false;
+    for (std::size_t i = 0; i < a[s].size(); ++i) {
+      const RuleTerm &x = a[s][i], &y = b[s][i];
+      if (x.coef != y.coef || x.k != y.k || x.nf != y.nf || x.factor[0] != y.factor[0] ||
+          x.factor[1] != y.factor[1] || x.factor[2] != y.factor[2])
+        return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 template <class T>
 const typename DeviceOps<T>::Rules& DeviceOps<T>::rules_for(const StreamSet& s) {
-  std::size_t nu = 0, np = 0;
-  for (const auto& t : s.unary_program()) nu += t.size();
-  for (const auto& t : s.product_program()) np += t.size();
   auto it = m_rules.find(&s);
-  if (it == m_rules.end() || it->second->streams != s.size() || it->second->unary_terms != nu ||
-      it->second->product_terms != np) {
+  if (it == m_rules.end() || !same_program(it->second->unary_source, s.unary_program()) ||
+      !same_program(it->second->product_source, s.product_program())) {
     auto r = std::make_unique<Rules>();
-    r->streams = s.size();
-    r->unary_terms = nu;
-    r->product_terms = np;
+    r->unary_source = s.unary_program();
+    r->product_source = s.product_program();
     r->unary = flatten_unary(s);
     r->product = flatten_product(s);
     it = m_rules.insert_or_assign(&s, std::move(r)).first;

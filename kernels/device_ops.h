@@ -104,11 +104,11 @@ class DeviceOps final : public BackendOps<T> {
   bool capturing() const;
 
  private:
-  // A stream set's flat rules, built on first use. Keyed by address: the tape's nodes keep their stream sets
-  // alive while ops on them are queued or captured; the shape check catches an address reused by another set.
+  // A stream set's flat rules, built on first use. Looked up by address (the tape's nodes keep their stream
+  // sets alive while ops on them are queued or captured) and used only if the set's chain-rule programs equal
+  // the ones they were built from: an address reused by another set with the same shape rebuilds them.
   struct Rules {
-    int streams = 0;
-    std::size_t unary_terms = 0, product_terms = 0;
+    RuleProgram unary_source, product_source;
     FlatRules unary, product;
   };
   const Rules& rules_for(const StreamSet& s);

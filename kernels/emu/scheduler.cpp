@@ -23,6 +23,7 @@
 #include "scheduler.h"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define JETPINN_EMU_ASAN 1
 #endif
@@ -474,6 +475,13 @@ void launch(const LaunchConfig& c, std::function<void()> thread_body) {
         }
         const unsigned long long rot = splitmix(state) % nblocks;
         const bool backwards = splitmix(state) & 1;
+#if JETPINN_EMU_ASAN
+        // Without the shared-memory checks, ASan guards the dynamic area past the launch's byte count.
+        ASAN_POISON_MEMORY_REGION(shared_dynamic_area() + c.smem, DYNAMIC_SHARED_CAPACITY - c.smem);
+        struct Unpoison {
+          ~Unpoison() { ASAN_UNPOISON_MEMORY_REGION(shared_dynamic_area(), DYNAMIC_SHARED_CAPACITY); }
+        } unpoison;
+#endif
         Block b;
         b.body = &body;
         b.state.kernel = c.name;

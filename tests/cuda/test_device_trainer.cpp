@@ -68,3 +68,35 @@ TEST_CASE("device trainer: the paper preset's float32 gradient (fp32 and 3xTF32 
     CHECK(err <= 1e-5);  // the host reaches 6e-6 (tests/test_backend.cpp)
   }
 }
+
+TEST_CASE("device trainer: a graph captured before the device scratch grew is captured again, not replayed") {
+  // Diagnostics off: plain steps are captured and replayed from the second step. gradient_stats then runs the
+  // batch statistics eagerly, which grows the Context's scratch (a new block), so the captured kernels' old
+  // block is gone: the next plain step must capture again rather than replay (or throw).
+  const Case c = problem_cases()[0];
+  Json cfg = c.config;
+  cfg["diagnostics"]["enabled"] = false;
+  cfg["train"]["precision"] = "f64";
+  Model<double> host(c.name, cfg, c.preset), dev(c.name, cfg, c.preset);
+  dev.trainer().set_backend(device_backend<double>());
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(host.trainer().step().bad.empty());
+    REQUIRE(dev.trainer().step().bad.empty());
+  }
+  // Twice: the first call also allocates the backend's statistics buffers (which invalidates a graph on its
+  // own); the second, with more batches, only grows the scratch.
+  for (int batches : {16, 64}) {
+    const long launches = dev.trainer().graph_launches();
+    REQUIRE(launches > 0);
+    GradStatsConfig stats;
+    stats.batches = batches;
+    const GradSnr a = host.trainer().gradient_stats(stats), b = dev.trainer().gradient_stats(stats);
+    CHECK(rel(b.snr, a.snr) <= 1e-10);
+    for (int i = 0; i < 4; ++i) {
+      const StepStats x = host.trainer().step(), y = dev.trainer().step();
+      REQUIRE(y.bad.empty());
+      CHECK(rel(y.loss, x.loss) <= 1e-10);
+    }
+    CHECK(dev.trainer().graph_launches() > launches);  // graphs again after the new capture
+  }
+}
