@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The CPU test suite under AddressSanitizer + UndefinedBehaviorSanitizer: configures build-asan
-# (JETPINN_SANITIZE=address,undefined, -O1, no benchmarks, no CUDA), builds it and runs ctest there without the
-# cuda label. Any ASan, LeakSanitizer or UBSan report aborts the process under test, so the test fails.
+# (JETPINN_SANITIZE=address,undefined, -O1, no benchmarks, the CUDA backend on the emulated device), builds it
+# and runs ctest there without the cuda label; then the emulated device's tests labelled emu (its self-tests,
+# planted overruns ASan must report, and cuda_tests_asan: the device test cases listed in tests/CMakeLists.txt)
+# with JETPINN_EMU_SEED=2, a second thread and block order (tools/emulate.sh runs seed 1). Those run without
+# ASan's fake stacks (detect_stack_use_after_return=0): with a fiber per emulated thread they cost six times
+# the run time, in system calls. Any ASan, LeakSanitizer or UBSan report aborts the process under test, so the test fails.
 # By default it leaves out what is slow under ASan and adds no code coverage the rest lacks: the examples that
 # train to an accuracy target (example_*; training, resume and eval run under ASan in the cli_* tests), the
 # Re = 1000 cavity reference (the Re = 100 one runs the same solver) and the install test (external_project).
@@ -10,10 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${JETPINN_ASAN_BUILD_DIR:-build-asan}
-cmake -S . -B "$build" -DJETPINN_SANITIZE=address,undefined -DJETPINN_BENCH=OFF -DJETPINN_CUDA=OFF \
+cmake -S . -B "$build" -DJETPINN_SANITIZE=address,undefined -DJETPINN_BENCH=OFF -DJETPINN_CUDA=EMULATE \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 [ $# -eq 0 ] && set -- -E '^example_|Re = 1000|^external_project$'
 ctest --test-dir "$build" -LE cuda --output-on-failure -j "$(nproc)" "$@"
+if [ "${JETPINN_EMULATE:-1}" != 0 ]; then
+  ASAN_OPTIONS=${ASAN_OPTIONS/detect_stack_use_after_return=1/detect_stack_use_after_return=0} JETPINN_EMU_SEED=2 \
+    ctest --test-dir "$build" -L emu --output-on-failure -j "$(nproc)"
+fi

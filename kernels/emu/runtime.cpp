@@ -376,6 +376,7 @@ cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   if (g_sticky_error != cudaSuccess) return g_sticky_error;
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
+  if (bytes > properties().totalGlobalMem) return set_error(cudaErrorMemoryAllocation);  // more than the device has
   // Exactly `bytes` (no rounding up), so AddressSanitizer's redzone starts at the first byte past the end;
   // without ASan, guards of DEVICE_GUARD_BYTES on both sides for the kernels' own bounds check.
   void* q = nullptr;

@@ -60,6 +60,12 @@ class StackPool {
     if (!m_free.empty()) {
       void* p = m_free.back();
       m_free.pop_back();
+#if JETPINN_EMU_ASAN
+      // A fiber's frames can end without returning (a switch away, an unwound block): their redzones stay
+      // poisoned in the shadow, and the next fiber on this stack would trip over them.
+      const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+      ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(p) + page, STACK_BYTES - page);
+#endif
       return p;
     }
     void* p = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
