@@ -1,4 +1,4 @@
-// Adam update kernel (see adam_device.h). Compiled, not yet run on a device.
+// Adam update kernel (see adam_device.h). Emulated in CI; not on a GPU yet.
 #include <algorithm>
 
 #include "adam_device.h"

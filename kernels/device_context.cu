@@ -1,4 +1,4 @@
-// Context and DevicePool (see device_context.h). Compiled, not yet run on a device.
+// Context and DevicePool (see device_context.h). Emulated in CI; not on a GPU yet.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>

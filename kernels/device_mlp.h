@@ -3,7 +3,7 @@
 // gradients in the flat ParamStore order, runs the forward jets at P points (fused kernel or the cuBLAS
 // reference path), keeps z_l, h_l for the reverse sweep, and accumulates parameter gradients from a given
 // output adjoint. What a full `--backend cuda` trainer still needs is listed in kernels/README.md.
-// Host-only header (C++20, includes the core). Compiled; NOT yet run on a device.
+// Host-only header (C++20, includes the core). Emulated in CI; not on a GPU yet.
 #pragma once
 #include <memory>
 #include <vector>

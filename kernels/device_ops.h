@@ -7,7 +7,7 @@
 // Graphs: begin_capture ... end_capture records the queued work once; launch() replays it. Allocation, upload,
 // download and synchronize refuse while capturing. The Context's scratch must not move between capture and
 // replay: run a step eagerly once first (which grows it to size), or launch() refuses.
-// Host-only header (no CUDA types). Compiled, not yet run on a device.
+// Host-only header (no CUDA types). Emulated in CI; not on a GPU yet.
 #pragma once
 #include <memory>
 #include <string>

@@ -1,4 +1,4 @@
-// DeviceTensor<T> (see device_tensor.h). Compiled, not yet run on a device.
+// DeviceTensor<T> (see device_tensor.h). Emulated in CI; not on a GPU yet.
 #include <cstdio>
 
 #include "cuda_check.h"

@@ -1,4 +1,4 @@
-// StepGraph (see step_graph.h): stream capture, instantiate, launch. Compiled; NOT yet run on a device.
+// StepGraph (see step_graph.h): stream capture, instantiate, launch. Emulated in CI; not on a GPU yet.
 #include <cstdio>
 
 #include "cuda_check.h"

@@ -1,4 +1,4 @@
-// Small elementwise launchers (see vector_ops.h). Grid-stride loops. Compiled, not yet run on a device.
+// Small elementwise launchers (see vector_ops.h). Grid-stride loops. Emulated in CI; not on a GPU yet.
 #include <algorithm>
 
 #include "cuda_check.h"

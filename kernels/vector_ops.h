@@ -1,6 +1,6 @@
 // Small elementwise launchers BackendOps needs beyond elementwise.h: constants, a device-scalar broadcast,
 // strided column-block copies, and float64 accumulation. Device pointers, ctx's stream, every launch checked.
-// Compiled, not yet run on a device.
+// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 
