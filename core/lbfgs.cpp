@@ -11,22 +11,6 @@ namespace jetpinn {
 
 namespace {
 
-// Minimiser of the cubic through (x1, f1, f1') and (x2, f2, f2'), clamped to [lo, hi] (PyTorch's
-// _cubic_interpolate). Falls back to the midpoint when the cubic has no minimiser or the data are not finite
-// (a trial that overflowed), which turns the zoom into bisection.
-double cubic_min(double x1, double f1, double g1, double x2, double f2, double g2, double lo, double hi) {
-  const double mid = 0.5 * (lo + hi);
-  if (!(std::isfinite(f1) && std::isfinite(g1) && std::isfinite(f2) && std::isfinite(g2)) || x1 == x2) return mid;
-  const double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
-  const double d2_square = d1 * d1 - g1 * g2;
-  if (!(d2_square >= 0)) return mid;
-  const double d2 = std::sqrt(d2_square);
-  const double pos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-                              : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
-  if (!std::isfinite(pos)) return mid;
-  return std::min(std::max(pos, lo), hi);
-}
-
 // a * b rounded on its own. Out of line so that the caller's `c - product(a, b)` stays two roundings: g++
 // contracts a product used once by a subtraction in the same block into one FMA, and the two-loop recursion
 // computes alpha - rho y'd with rho y'd rounded first (as it always has; checkpoints continue bit for bit).
@@ -55,11 +39,7 @@ Lbfgs<T>::Lbfgs(Index n, LbfgsConfig config, std::shared_ptr<VectorOps<T>> ops)
   if (!m_ops) m_ops = std::make_shared<HostVectorOps<T>>();
   VectorOps<T>& v = *m_ops;
   m_g = Buffer(v, n);
-  m_x0 = Buffer(v, n);
-  m_d = Buffer(v, n);
-  m_gt = Buffer(v, n);
-  m_gb[0] = Buffer(v, n);
-  m_gb[1] = Buffer(v, n);
+  m_search = Search(v, n);
   m_sn = Buffer(v, n);
   m_yn = Buffer(v, n);
 }
@@ -143,7 +123,7 @@ void Lbfgs<T>::direction() {
   // exactly, and d + (-a) y rounds like d - a y, so these are the bits of the loops written out.
   VectorOps<T>& v = *m_ops;
   const std::size_t k = m_s.size();
-  T* d = m_d.data();
+  T* d = m_search.direction();
   v.scale(m_n, -1.0, m_g.data(), d);
   std::vector<double> alpha(k);
   for (std::size_t j = k; j-- > 0;) {
@@ -157,127 +137,10 @@ void Lbfgs<T>::direction() {
   }
 }
 
-// x = x0 + t d as x = x0; x += t d. The accepted point is sometimes rebuilt after later trials; both ops have one
-// compiled body (out of line, behind the interface), so the rebuilt point has the bits it was evaluated at.
-template <class T>
-void Lbfgs<T>::set_point(T* x, double t) {
-  m_ops->copy(m_n, m_x0.data(), x);
-  m_ops->axpy(m_n, t, m_d.data(), x);
-}
-
-template <class T>
-double Lbfgs<T>::evaluate(const Objective& fn, T* x, double t, int& evals) {
-  set_point(x, t);
-  const double f = fn(x, m_gt.data());
-  ++evals;
-  return f;
-}
-
-template <class T>
-typename Lbfgs<T>::Trial Lbfgs<T>::line_search(const Objective& fn, T* x, double t, double f0, double gtd0,
-                                               int& evals, bool& wolfe) {
-  const LbfgsConfig& c = m_config;
-  const int max_evals = c.max_line_search_evals;
-  wolfe = false;
-  int ls = 0;  // evaluations in this search
-  auto trial = [&](double step) {
-    Trial r;
-    r.t = step;
-    r.f = evaluate(fn, x, step, evals);
-    r.gtd = m_ops->dot(m_n, m_gt.data(), m_d.data());
-    ++ls;
-    return r;
-  };
-  // A trial that overflowed counts as "too far": it bounds the bracket and is never accepted.
-  auto finite = [](const Trial& r) { return std::isfinite(r.f) && std::isfinite(r.gtd); };
-  auto armijo = [&](const Trial& r) { return r.f <= f0 + c.c1 * r.t * gtd0; };
-  auto curvature = [&](const Trial& r) { return std::abs(r.gtd) <= -c.c2 * gtd0; };
-
-  // Bracketing (Alg. 3.5). prev's gradient lives in m_gb[0]; the newest trial's in m_gt.
-  Trial prev{0.0, f0, gtd0};
-  m_ops->copy(m_n, m_g.data(), m_gb[0].data());
-  Trial cur = trial(t);
-  Trial b[2];
-  int lo = 0;
-  while (true) {
-    if (!finite(cur) || !armijo(cur) || (ls > 1 && cur.f >= prev.f)) {
-      b[0] = prev;  // the minimiser lies between prev (lo) and cur
-      b[1] = cur;
-      std::swap(m_gb[1], m_gt);
-      lo = 0;
-      break;
-    }
-    if (curvature(cur)) {
-      wolfe = true;
-      std::swap(m_gb[0], m_gt);
-      return cur;
-    }
-    if (cur.gtd >= 0) {  // past a minimiser with a lower f than prev: cur is lo
-      b[0] = prev;
-      b[1] = cur;
-      std::swap(m_gb[1], m_gt);
-      lo = 1;
-      break;
-    }
-    if (ls >= max_evals) {  // out of evaluations while still descending: cur is the best point seen
-      std::swap(m_gb[0], m_gt);
-      return cur;
-    }
-    // Extrapolate: at least a little beyond cur, at most 10x.
-    const double next = cubic_min(prev.t, prev.f, prev.gtd, cur.t, cur.f, cur.gtd, cur.t + 0.01 * (cur.t - prev.t),
-                                  cur.t * 10);
-    prev = cur;
-    std::swap(m_gb[0], m_gt);
-    cur = trial(next);
-  }
-
-  // Zoom (Alg. 3.6) with cubic interpolation and PyTorch's guard against steps hugging a bracket end.
-  // Invariants: b[lo] satisfies Armijo (or is t = 0) with the lowest f of such trials; gtd(lo) (b[hi].t - b[lo].t) < 0.
-  const double d_norm = m_ops->max_abs(m_n, m_d.data());
-  bool insufficient = false;
-  while (ls < max_evals) {
-    const int hi = 1 - lo;
-    const double bmin = std::min(b[0].t, b[1].t), bmax = std::max(b[0].t, b[1].t);
-    if ((bmax - bmin) * d_norm < c.tolerance_change) break;
-    double step = cubic_min(b[0].t, b[0].f, b[0].gtd, b[1].t, b[1].f, b[1].gtd, bmin, bmax);
-    const double margin = 0.1 * (bmax - bmin);
-    if (std::min(bmax - step, step - bmin) < margin) {
-      // Too close to an end: allowed once while inside, then pushed 10% in (an end itself is never retried).
-      if (insufficient || step >= bmax || step <= bmin) {
-        step = std::abs(step - bmax) < std::abs(step - bmin) ? bmax - margin : bmin + margin;
-        insufficient = false;
-      } else {
-        insufficient = true;
-      }
-    } else {
-      insufficient = false;
-    }
-    cur = trial(step);
-    if (!finite(cur) || !armijo(cur) || cur.f >= b[lo].f) {
-      b[hi] = cur;
-      std::swap(m_gb[hi], m_gt);
-    } else {
-      const bool done = curvature(cur);
-      if (!done && cur.gtd * (b[hi].t - b[lo].t) >= 0) {
-        b[hi] = b[lo];
-        std::swap(m_gb[hi], m_gb[lo]);
-      }
-      b[lo] = cur;
-      std::swap(m_gb[lo], m_gt);
-      if (done) {
-        wolfe = true;
-        break;
-      }
-    }
-  }
-  if (lo == 1) std::swap(m_gb[0], m_gb[1]);
-  return b[lo];
-}
-
 template <class T>
 void Lbfgs<T>::push_pair(const T* x, const T* g_new) {
   VectorOps<T>& v = *m_ops;
-  v.sub(m_n, x, m_x0.data(), m_sn.data());  // the step actually taken, rounding included
+  v.sub(m_n, x, m_search.start(), m_sn.data());  // the step actually taken, rounding included
   v.sub(m_n, g_new, m_g.data(), m_yn.data());
   const double ys = v.dot(m_n, m_sn.data(), m_yn.data()), ss = v.dot(m_n, m_sn.data(), m_sn.data()),
                yy = v.dot(m_n, m_yn.data(), m_yn.data());
@@ -325,12 +188,12 @@ LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
   out.iteration = ++m_iteration;
 
   direction();
-  double gtd = v.dot(m_n, m_g.data(), m_d.data());
+  double gtd = v.dot(m_n, m_g.data(), m_search.direction());
   if (!(gtd < 0) && !m_s.empty()) {  // the history no longer describes a positive-definite model
     clear_history();
     out.restarted = true;
     direction();
-    gtd = v.dot(m_n, m_g.data(), m_d.data());
+    gtd = v.dot(m_n, m_g.data(), m_search.direction());
   }
   const bool steepest = m_s.empty();
   if (!(gtd < 0)) {  // -g itself is no descent direction: g underflows; nothing to do
@@ -344,12 +207,13 @@ LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
     t = std::min(1.0, 1.0 / l1) * m_config.lr;
   }
 
-  v.copy(m_n, x, m_x0.data());
+  v.copy(m_n, x, m_search.start());
   bool wolfe = false;
-  const Trial acc = line_search(fn, x, t, m_f, gtd, out.evals, wolfe);
+  const LineSearchSettings settings{m_config.c1, m_config.c2, m_config.tolerance_change, m_config.max_line_search_evals};
+  const typename Search::Trial acc = m_search.search(fn, x, t, m_f, gtd, m_g.data(), settings, out.evals, wolfe);
   out.line_search_failed = !wolfe;
   if (acc.t == 0) {  // no trial satisfied even sufficient decrease: stay at x0
-    v.copy(m_n, m_x0.data(), x);
+    v.copy(m_n, m_search.start(), x);
     if (steepest) {
       out.stalled = true;
     } else {
@@ -358,12 +222,12 @@ LbfgsStatus Lbfgs<T>::iterate(const Objective& fn, T* x) {
     }
     return out;
   }
-  set_point(x, acc.t);  // the exact point acc was evaluated at (x may hold a later trial)
+  m_search.set_point(x, acc.t);  // the exact point acc was evaluated at (x may hold a later trial)
 
-  push_pair(x, m_gb[0].data());
-  const double max_step = v.max_abs_diff(m_n, x, m_x0.data());
+  push_pair(x, m_search.accepted_gradient().data());
+  const double max_step = v.max_abs_diff(m_n, x, m_search.start());
   const double f_old = m_f;
-  m_g.swap(m_gb[0]);
+  m_g.swap(m_search.accepted_gradient());
   m_f = acc.f;
 
   out.f = m_f;

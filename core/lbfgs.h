@@ -1,7 +1,7 @@
 // Lbfgs<T>: limited-memory BFGS, one iteration per call, for float64 fine-tuning after Adam (float compiles too).
 // Direction: two-loop recursion over the last `history` pairs (s, y) with H0 = (s'y / y'y) I from the newest pair;
-// a pair is kept only when s'y > 1e-10 ||s|| ||y||. Step: strong-Wolfe line search, bracketing then zoom with
-// cubic interpolation (Nocedal & Wright Alg. 3.5/3.6, the scheme of PyTorch's _strong_wolfe). f and g of the
+// a pair is kept only when s'y > 1e-10 ||s|| ||y||. Step: strong-Wolfe line search (line_search.h, shared with
+// the dense quasi-Newton methods of dense_qn.h). f and g of the
 // current x are cached between calls, so an iteration costs only its line-search evaluations. The full state
 // (history, cached f/g, counters) can be saved and restored, and a restored run continues bit for bit.
 // Every n-vector (x, g, d, the history) lives in the memory of a VectorOps<T> (lbfgs_vectors.h): the host by
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lbfgs_vectors.h"
+#include "line_search.h"
 #include "tensor.h"
 
 namespace jetpinn {
@@ -82,9 +83,7 @@ class Lbfgs {
 
  private:
   using Buffer = VectorBuffer<T>;
-  struct Trial {  // one evaluated point of a line search; g is in m_gb[slot]
-    double t = 0, f = 0, gtd = 0;
-  };
+  using Search = StrongWolfeSearch<T>;
 
   LbfgsConfig m_config;
   Index m_n = 0;
@@ -97,16 +96,11 @@ class Lbfgs {
   double m_f = 0;
   Buffer m_g;
   long m_iteration = 0;
-  Buffer m_x0, m_d, m_gt, m_gb[2];  // start point, direction, trial gradient, bracket gradients
-  Buffer m_sn, m_yn;                // the candidate pair before the curvature guard
+  Search m_search;      // its start point x0 and direction d are this iteration's
+  Buffer m_sn, m_yn;    // the candidate pair before the curvature guard
 
   void clear_history();
-  void direction();  // m_d = -H g from the history
-  double evaluate(const Objective& fn, T* x, double t, int& evals);  // x = x0 + t d; f; gradient into m_gt
-  void set_point(T* x, double t);
-  // Strong-Wolfe search along m_d from x0; leaves the accepted trial's gradient in m_gb[0]. Returns the trial
-  // and whether it satisfies strong Wolfe.
-  Trial line_search(const Objective& fn, T* x, double t, double f0, double gtd0, int& evals, bool& wolfe);
+  void direction();  // d = -H g from the history
   void push_pair(const T* x, const T* g_new);
 };
 
