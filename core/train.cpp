@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "homogeneity.h"
 
@@ -39,6 +40,12 @@ Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions option
                 "gradient statistics batch one collocation (is_pde) term; this problem has " << pde_terms
                                                                                             << " (set diagnostics.enabled=false)");
   if (m_opt.diagnostics.enabled) m_opt.diagnostics.snr.validate();
+  if (dense()) {  // refused here, before any step, rather than at the switch
+    const DenseQnConfig dc = dense_config();
+    JETPINN_CHECK((std::is_same_v<T, double>), "optim.quasi_newton=" << m_opt.quasi_newton
+                      << " (a dense inverse Hessian) runs in float64 only: set train.precision=f64 or use optim.quasi_newton=lbfgs");
+    DenseQuasiNewton::check_size(net.params().size(), dc);
+  }
   m_lambda.resize(m_terms.size());
   m_residual.resize(m_terms.size());
   m_lambda_fresh.assign(m_terms.size(), 1);
@@ -48,6 +55,21 @@ Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions option
     JETPINN_CHECK(m_terms[t].sample && m_terms[t].residual, "loss term '" << m_terms[t].name << "' has no sampler or residual");
     sample(t);
   }
+}
+
+template <class T>
+DenseQnConfig Trainer<T>::dense_config() const {
+  DenseQnConfig c;
+  c.method = parse_dense_method(m_opt.quasi_newton);
+  c.max_params = m_opt.dense_max_params;
+  const LbfgsConfig& l = m_opt.lbfgs;
+  c.tolerance_grad = l.tolerance_grad;
+  c.tolerance_change = l.tolerance_change;
+  c.max_line_search_evals = l.max_line_search_evals;
+  c.c1 = l.c1;
+  c.c2 = l.c2;
+  c.lr = l.lr;
+  return c;
 }
 
 template <class T>
@@ -164,6 +186,8 @@ double Trainer<T>::loss_and_gradient() {
 
 template <class T>
 void Trainer<T>::set_backend(std::shared_ptr<Backend<T>> backend) {
+  JETPINN_CHECK(!backend || !dense(), "optim.quasi_newton=" << m_opt.quasi_newton
+                    << " keeps its dense inverse Hessian on the host: use train.backend=cpu or optim.quasi_newton=lbfgs");
   if (m_backend) {  // back to the host first: everything the old backend holds
     sync_host();
     pull_lambda();
@@ -491,24 +515,31 @@ StepStats Trainer<T>::step() {
     m_adam.step(params.values(), params.grads(), s.lr);
     if (measure_now) s.diag = measure(snr);
   } else {
-    if (!m_lbfgs) m_lbfgs = std::make_unique<Lbfgs<T>>(params.size(), m_opt.lbfgs);
     std::vector<T> saved(params.values(), params.values() + params.size());
     bool bad = false;
     auto fn = [&](const T* x, T* g) {
-      JETPINN_CHECK(x == params.values(), "L-BFGS must evaluate in the parameter buffer");
+      JETPINN_CHECK(x == params.values(), "the quasi-Newton method must evaluate in the parameter buffer");
       const double f = evaluate(false);
       std::memcpy(g, params.grads(), sizeof(T) * static_cast<std::size_t>(params.size()));
       if (!std::isfinite(f) || !all_finite(g, params.size())) bad = true;
       return f;
     };
-    LbfgsStatus st = m_lbfgs->iterate(fn, params.values());
+    LbfgsStatus st;
+    if (!dense()) {
+      if (!m_lbfgs) m_lbfgs = std::make_unique<Lbfgs<T>>(params.size(), m_opt.lbfgs);
+      st = m_lbfgs->iterate(fn, params.values());
+    } else if constexpr (std::is_same_v<T, double>) {  // (float was refused by the constructor)
+      if (!m_dense) m_dense = std::make_unique<DenseQuasiNewton>(params.size(), dense_config());
+      st = m_dense->iterate(fn, params.values());
+    }
     s.lbfgs = true;
     s.evals = st.evals;
     s.loss = st.f;
     s.term_mse = m_term_mse;
     if (bad || !std::isfinite(st.f)) {
       std::copy(saved.begin(), saved.end(), params.values());
-      s.bad = "the loss or its gradient became non-finite during an L-BFGS line search";
+      s.bad = std::string("the loss or its gradient became non-finite during ") +
+              (dense() ? "a " + m_opt.quasi_newton : std::string("an L-BFGS")) + " line search";
       return s;
     }
   }
@@ -559,6 +590,14 @@ void Trainer<T>::save(Checkpoint& c) const {
     c.put("lbfgs.rho", st.rho);
     c.put("lbfgs.counts", std::vector<std::int64_t>{static_cast<std::int64_t>(st.s.size()), st.has_cache ? 1 : 0, st.iteration});
   }
+  if (m_dense) {
+    const DenseQnState st = m_dense->state();
+    c.put_string("dense_qn.method", method_name(m_dense->config().method));
+    c.put("dense_qn.h", st.h_lower);
+    c.put("dense_qn.g", st.g);
+    c.put("dense_qn.scalars", std::vector<double>{st.f});
+    c.put("dense_qn.counts", std::vector<std::int64_t>{st.updates, st.has_cache ? 1 : 0, st.iteration});
+  }
 }
 
 template <class T>
@@ -601,6 +640,28 @@ void Trainer<T>::load(const Checkpoint& c) {
     m_phases.replay(std::vector<long>(ps.begin(), ps.end()), c.get_sized<double>("phases.snr", ps.size()));
   }
   m_lbfgs.reset();
+  m_dense.reset();
+  // The checkpoint's quasi-Newton state must be the configured method's (config.json edited between runs?).
+  JETPINN_CHECK(!c.has("lbfgs.counts") || !dense(),
+                "the checkpoint holds L-BFGS state but optim.quasi_newton is " << m_opt.quasi_newton);
+  if (c.has("dense_qn.counts")) {
+    const std::string saved_method = c.get_string("dense_qn.method");
+    JETPINN_CHECK(saved_method == m_opt.quasi_newton, "the checkpoint holds " << saved_method
+                      << " state but optim.quasi_newton is " << m_opt.quasi_newton);
+    if constexpr (std::is_same_v<T, double>) {
+      const auto counts = c.get_sized<std::int64_t>("dense_qn.counts", 3);
+      DenseQnState st;
+      st.h_lower = c.get_sized<double>("dense_qn.h", checked_product(static_cast<std::int64_t>(n),
+                                                                     static_cast<std::int64_t>(n + 1), "dense_qn.h") / 2);
+      st.g = c.get_sized<double>("dense_qn.g", n);
+      st.f = c.get_sized<double>("dense_qn.scalars", 1)[0];
+      st.updates = counts[0];
+      st.has_cache = counts[1] != 0;
+      st.iteration = counts[2];
+      m_dense = std::make_unique<DenseQuasiNewton>(p.size(), dense_config());
+      m_dense->set_state(std::move(st));
+    }
+  }
   if (c.has("lbfgs.counts")) {
     const auto counts = c.get_sized<std::int64_t>("lbfgs.counts", 3);
     const auto pairs = static_cast<std::size_t>(counts[0]);

@@ -1,8 +1,8 @@
 // Trainer<T>: the training step. Sample each term's points once (or every k steps for the PDE term); per step:
 // jets forward on every term, residuals, RBA multipliers updated from the residuals (always tracked; applied
 // only when RBA is on), loss = sum_t w_t mean(r_t^2) with the PDE term mean((lambda r)^2) under RBA, reverse
-// sweep, then an Adam step at the scheduled rate, or (from step lbfgs_from on) one L-BFGS iteration with the
-// multipliers frozen so the objective is fixed. A non-finite loss or gradient stops before any update.
+// sweep, then an Adam step at the scheduled rate, or (from step lbfgs_from on) one quasi-Newton iteration (L-BFGS,
+// or on the host in float64 a dense method of dense_qn.h) with the multipliers frozen so the objective is fixed. A non-finite loss or gradient stops before any update.
 // Diagnostics (diagnostics.h) are measured at their cadence in Adam steps: the batch-gradient SNR comes out of
 // the same reverse sweep (the collocation term's affine layers are batched, see grad_stats.h), then the Adam SNR,
 // the homogeneity of the RBA multipliers and of |r|, and the phase detector's verdict.
@@ -24,6 +24,7 @@
 #include "adam.h"
 #include "backend.h"
 #include "checkpoint.h"
+#include "dense_qn.h"
 #include "grad_stats.h"
 #include "lbfgs.h"
 #include "mlp.h"
@@ -66,8 +67,12 @@ struct TrainOptions {
   AdamConfig adam;
   LrSchedule schedule;
   RbaConfig rba;
-  long lbfgs_from = -1;  // step at which L-BFGS takes over; -1: never
-  LbfgsConfig lbfgs;
+  long lbfgs_from = -1;  // step at which the quasi-Newton method (quasi_newton) takes over; -1: never
+  LbfgsConfig lbfgs;     // L-BFGS; its tolerances and line-search settings serve the dense methods too
+  // "lbfgs", or a dense method of dense_qn.h ("bfgs", "ssbfgs", "ssbroyden": float64 and host only, refused
+  // otherwise and above dense_max_params parameters).
+  std::string quasi_newton = "lbfgs";
+  Index dense_max_params = 20000;
   long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
   DiagnosticsOptions diagnostics;
   NanInjection inject_nan;
@@ -79,7 +84,7 @@ struct StepStats {
   double loss = 0;                // the objective before the update
   std::vector<double> term_mse;   // mean(r^2) per term, unweighted, without RBA
   double lr = 0;                  // Adam's rate this step (0 for L-BFGS)
-  bool lbfgs = false;
+  bool lbfgs = false;             // a quasi-Newton step (L-BFGS or the dense method)
   int evals = 1;                  // loss evaluations this step
   std::string bad;                // non-empty when the step found a NaN/Inf (nothing was updated)
   std::optional<StepDiagnostics> diag;  // on measurement steps
@@ -143,6 +148,9 @@ class Trainer {
   // After the backend and its vector ops: L-BFGS's vectors live in the backend's memory, so they must be released
   // while it still exists (members are destroyed in reverse order).
   std::unique_ptr<Lbfgs<T>> m_lbfgs;
+  std::unique_ptr<DenseQuasiNewton> m_dense;  // the dense method's state (host, float64), once it has started
+  bool dense() const { return m_opt.quasi_newton != "lbfgs"; }
+  DenseQnConfig dense_config() const;
   mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
   std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation
   struct ResidualNode {

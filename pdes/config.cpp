@@ -23,7 +23,10 @@ Json common_defaults() {
       {"optim",
        {{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
         {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 5000}, {"warmup", 0}}},
-        {"lbfgs_from", -1}, {"lbfgs_history", 50}}},
+        // lbfgs_from: the step at which the quasi-Newton method takes over (-1: never), whichever quasi_newton
+        // names: lbfgs, or a dense inverse Hessian (bfgs, ssbfgs, ssbroyden; float64 on the CPU, networks of at
+        // most dense_max_params parameters).
+        {"lbfgs_from", -1}, {"lbfgs_history", 50}, {"quasi_newton", "lbfgs"}, {"dense_max_params", 20000}}},
       {"train",
        {{"iters", 1000}, {"seed", 0}, {"log_every", 100}, {"eval_every", 500}, {"checkpoint_every", 1000},
         {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0},
@@ -187,6 +190,7 @@ void validate_config(const Json& cfg) {
   JETPINN_CHECK(num("train", "max_seconds") >= 0, "'train.max_seconds' must be >= 0 (0: no limit)");
   positive_int("optim", "lbfgs_history", 1);
   positive_int("optim", "lbfgs_from", -1);
+  positive_int("optim", "dense_max_params", 1);
   positive_int("debug", "inject_nan_step", -1);
   positive_int("diagnostics", "every", 0);
   positive_int("diagnostics", "snr_batches", 2);
@@ -226,6 +230,13 @@ void validate_config(const Json& cfg) {
   const std::string precision = cfg.at("train").at("precision"), backend = cfg.at("train").at("backend");
   JETPINN_CHECK(precision == "f32" || precision == "f64", "'train.precision' must be f32 or f64, got '" << precision << "'");
   JETPINN_CHECK(backend == "cpu" || backend == "cuda", "'train.backend' must be cpu or cuda, got '" << backend << "'");
+  const std::string qn = cfg.at("optim").at("quasi_newton");
+  JETPINN_CHECK(qn == "lbfgs" || qn == "bfgs" || qn == "ssbfgs" || qn == "ssbroyden",
+                "'optim.quasi_newton' must be lbfgs, bfgs, ssbfgs or ssbroyden, got '" << qn << "'");
+  JETPINN_CHECK(qn == "lbfgs" || precision == "f64", "'optim.quasi_newton=" << qn
+                    << "' (a dense inverse Hessian) runs in float64 only: set train.precision=f64 or use optim.quasi_newton=lbfgs");
+  JETPINN_CHECK(qn == "lbfgs" || backend == "cpu", "'optim.quasi_newton=" << qn
+                    << "' keeps its dense inverse Hessian on the host: use train.backend=cpu or optim.quasi_newton=lbfgs");
   const std::string gemm = cfg.at("train").at("gemm");
   JETPINN_CHECK(gemm == "fp32" || gemm == "tf32" || gemm == "3xtf32",
                 "'train.gemm' must be fp32, tf32 or 3xtf32, got '" << gemm << "'");

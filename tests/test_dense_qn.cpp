@@ -2,7 +2,8 @@
 // on a rotated 50-D quadratic of condition 1e4, each to max |g| <= 1e-10 with a final error ratio far below
 // L-BFGS's (history 5), and on the quadratic in fewer iterations; the inverse secant equation H+ y = s after every
 // update; BFGS's finite termination on a quadratic with a (near) exact line search; a state round trip mid-run
-// continuing bit for bit; the size limit and bad states refused.
+// continuing bit for bit; the size limit and bad states refused; a training run resumed from a checkpoint taken
+// inside the dense phase ending bit-identical to an uninterrupted one.
 #include <doctest/doctest.h>
 
 #include <Eigen/Dense>
@@ -14,9 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint.h"
 #include "dense_qn.h"
 #include "lbfgs.h"
 #include "optim_problems.h"
+#include "temp_dir.h"
+#include "train_command.h"
 
 using jetpinn::DenseQnConfig;
 using jetpinn::DenseQnState;
@@ -352,3 +356,43 @@ TEST_CASE("dense qn: a gradient of the wrong sign resets H, then stalls without 
   CHECK(same_bits(x, x0));
 }
 
+TEST_CASE("dense qn: a run resumed inside the dense phase is bit-identical to an uninterrupted one") {
+  for (const std::string method : {"bfgs", "ssbroyden"}) {
+    CAPTURE(method);
+    auto run = [&](const std::string& out, long iters) {
+      jetpinn::TrainArgs a;
+      a.problem = "helmholtz";
+      a.preset = "quick";
+      a.out = out;
+      a.iters = iters;
+      a.iters_given = true;
+      a.quiet = true;
+      a.sets = {"net.depth=2", "net.width=8", "points.collocation=64", "points.boundary=16", "train.eval_every=0",
+                "train.checkpoint_every=7", "net.hard_bc=false", "optim.lbfgs_from=12", "optim.quasi_newton=" + method};
+      return a;
+    };
+    TempDir dir("dense_resume");
+    const std::string whole = (dir.path / "whole").string(), split = (dir.path / "split").string();
+    REQUIRE(jetpinn::run_train(run(whole, 30)) == 0);
+    REQUIRE(jetpinn::run_train(run(split, 21)) == 0);  // stopped after 9 dense iterations
+    jetpinn::TrainArgs resume;
+    resume.resume = split;
+    resume.iters = 30;
+    resume.iters_given = true;
+    resume.quiet = true;
+    REQUIRE(jetpinn::run_train(resume) == 0);
+    const auto a = jetpinn::Checkpoint::read(whole + "/checkpoint", "helmholtz");
+    const auto b = jetpinn::Checkpoint::read(split + "/checkpoint", "helmholtz");
+    REQUIRE(a.has("dense_qn.counts"));
+    REQUIRE(b.has("dense_qn.counts"));
+    CHECK_FALSE(a.has("lbfgs.counts"));
+    CHECK(a.get_string("dense_qn.method") == method);
+    for (const std::string entry : {"params", "dense_qn.h", "dense_qn.g", "dense_qn.scalars"}) {
+      CAPTURE(entry);
+      CHECK(same_bits(a.get<double>(entry), b.get<double>(entry)));
+    }
+    CHECK(a.get<std::int64_t>("dense_qn.counts") == b.get<std::int64_t>("dense_qn.counts"));
+    CHECK(a.get<std::int64_t>("dense_qn.counts")[2] == 18);  // one iteration per step from step 12 to 29
+    CHECK(a.get<std::int64_t>("step") == b.get<std::int64_t>("step"));
+  }
+}

@@ -43,6 +43,8 @@ TrainOptions train_options(const Json& cfg) {
   o.lbfgs_from = op.at("lbfgs_from");
   o.lbfgs.history = op.at("lbfgs_history");
   o.lbfgs.validate();
+  o.quasi_newton = op.at("quasi_newton");
+  o.dense_max_params = op.at("dense_max_params");
   const Json& r = cfg.at("loss").at("rba");
   o.rba.enabled = r.at("enabled");
   o.rba.eta = r.at("eta");
@@ -68,6 +70,15 @@ TrainOptions train_options(const Json& cfg) {
   o.diagnostics.phases.total_above = ph.at("total_above");
   o.diagnostics.phases.total_rise = ph.at("total_rise");
   return o;
+}
+
+void check_dense_quasi_newton(const ProblemInfo& info, const Json& cfg) {
+  const TrainOptions o = train_options(cfg);
+  if (o.quasi_newton == "lbfgs") return;
+  DenseQnConfig c;
+  c.method = parse_dense_method(o.quasi_newton);
+  c.max_params = o.dense_max_params;
+  DenseQuasiNewton::check_size(Mlp<double>(network_config(info, cfg)).params().size(), c);
 }
 
 template <>

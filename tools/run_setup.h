@@ -10,6 +10,9 @@ namespace jetpinn {
 
 MlpConfig network_config(const ProblemInfo& info, const Json& cfg);
 TrainOptions train_options(const Json& cfg);
+// With a dense optim.quasi_newton: refuses a network above optim.dense_max_params (one line, before anything is
+// written or allocated; the trainer checks again).
+void check_dense_quasi_newton(const ProblemInfo& info, const Json& cfg);
 
 template <class T>
 std::unique_ptr<Problem<T>> make_problem(const ProblemInfo& info, const Json& cfg);

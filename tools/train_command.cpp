@@ -27,6 +27,7 @@
 #include "resource_check.h"
 #include "run_diagnostics.h"
 #include "run_files.h"
+#include "run_setup.h"
 #include "stop_signal.h"
 
 namespace jetpinn {
@@ -283,6 +284,7 @@ int run_train(const TrainArgs& a) {
   validate_config(cfg);
   check_backend(cfg.at("train").at("backend"));  // before the run folder exists
   check_training_memory(find_problem(cfg.at("problem")), cfg);  // refuse before the run folder or any allocation
+  check_dense_quasi_newton(find_problem(cfg.at("problem")), cfg);
   const int threads = cfg.at("train").at("threads");
   if (threads > 0) omp_set_num_threads(threads);
 

@@ -45,6 +45,16 @@ if [ "${JETPINN_EMULATED_DEVICE:-0}" != 1 ] && { ! command -v nvidia-smi >/dev/n
 fi
 expect_error "train.backend=cuda" "$bin" train helmholtz --precision tf32 "${tiny[@]}" --out "$tmp/tf32"
 expect_error "train.gemm" "$bin" train helmholtz --set train.gemm='"tf16"' "${tiny[@]}" --out "$tmp/tf16"
+# Dense quasi-Newton methods: an unknown name, float32, a network above optim.dense_max_params, the CUDA backend;
+# no run folder.
+expect_error "optim.quasi_newton" "$bin" train helmholtz --set optim.quasi_newton=newton "${tiny[@]}" --out "$tmp/qn_name"
+expect_error "float64 only" "$bin" train helmholtz --set optim.quasi_newton=bfgs --precision f32 "${tiny[@]}" --out "$tmp/qn_f32"
+expect_error "use L-BFGS" "$bin" train helmholtz --set optim.quasi_newton=ssbroyden --set optim.dense_max_params=10 \
+  "${tiny[@]}" --out "$tmp/qn_size"
+expect_error "on the host" "$bin" train helmholtz --set optim.quasi_newton=bfgs --backend cuda "${tiny[@]}" --out "$tmp/qn_cuda"
+for d in qn_name qn_f32 qn_size qn_cuda; do
+  [ -e "$tmp/$d" ] && { echo "FAIL: a refused quasi-Newton setting made the run folder $d"; fails=$((fails + 1)); }
+done
 
 # A good run to resume from and evaluate.
 "$bin" train helmholtz "${tiny[@]}" --iters 4 --out "$tmp/run" >/dev/null 2>&1 || { echo "FAIL: tiny run"; exit 1; }
