@@ -170,6 +170,9 @@ class BackendOps {
   virtual void end_capture() = 0;
   virtual void launch() = 0;
   virtual void reset_capture() = 0;
+  // Whether launch() would replay the captured work as recorded: false when none is ready, or when memory the
+  // recording writes has moved since (the device Context's scratch, grown by a larger op run eagerly).
+  virtual bool replayable() const = 0;
 };
 
 }  // namespace jetpinn

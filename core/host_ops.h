@@ -81,6 +81,7 @@ class HostOps final : public BackendOps<T> {
   void end_capture() override;
   void launch() override;
   void reset_capture() override;
+  bool replayable() const override { return !m_capturing && !m_graph.empty(); }
   bool capturing() const { return m_capturing; }
 
  private:

@@ -371,9 +371,9 @@ StepStats Trainer<T>::backend_step() {
     // A plain step (no measurement, no injected fault, nothing re-drawn, not the first RBA update) does the
     // same device work every time: it is captured once and replayed.
     // Eager steps in between reuse the same buffers (points re-drawn in place); a captured graph goes stale
-    // only when the backend allocated since (a buffer moved).
+    // when the backend allocated since (a buffer moved) or the ops' own scratch moved (not replayable).
     const bool plain = !measure_now && !inject && !resampled && !fresh && m_rba_updates > 0 && m_step > 0;
-    if (m_graph_ready && be.allocations() != m_graph_allocations) m_graph_ready = false;
+    if (m_graph_ready && (be.allocations() != m_graph_allocations || !ops.replayable())) m_graph_ready = false;
     // Capture only after a plain step ran eagerly with the same shapes (its buffers exist: nothing may be
     // allocated while capturing), i.e. replay a graph or capture one from the second plain step in a row.
     const bool graph = m_opt.graph && m_graph_failure.empty() && ops.supports_capture() && plain &&

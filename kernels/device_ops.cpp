@@ -381,12 +381,16 @@ void DeviceOps<T>::end_capture() {
   }
 }
 template <class T>
+bool DeviceOps<T>::replayable() const {
+  return m_capture->graph.ready() && m_ctx->scratch(0) == m_capture->scratch &&
+         m_ctx->gemm_scratch(0) == m_capture->gemm_scratch;
+}
+template <class T>
 void DeviceOps<T>::launch() {
   refuse_while_capturing("launch");
   JETPINN_CHECK(m_capture->graph.ready(), "device ops: launch before a completed capture");
-  JETPINN_CHECK(m_ctx->scratch(0) == m_capture->scratch && m_ctx->gemm_scratch(0) == m_capture->gemm_scratch,
-                "device ops: the Context's scratch grew since the graph was captured (a larger op ran eagerly), so "
-                "the graph would use a freed block; reset_capture() and capture again");
+  JETPINN_CHECK(replayable(), "device ops: the Context's scratch grew since the graph was captured (a larger op ran "
+                              "eagerly), so the graph would use a freed block; reset_capture() and capture again");
   m_capture->graph.launch();
 }
 template <class T>

@@ -101,6 +101,7 @@ class DeviceOps final : public BackendOps<T> {
   void end_capture() override;
   void launch() override;
   void reset_capture() override;
+  bool replayable() const override;
   bool capturing() const;
 
  private:

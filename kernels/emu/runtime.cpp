@@ -1,5 +1,5 @@
 // The emulated device's runtime API (cuda_runtime.h): one sm_90 device with H100-like properties, device
-// memory as one host allocation per cudaMalloc (so AddressSanitizer sees each), streams that execute their work
+// memory that only the device's own work may touch (device_memory.h), streams that execute their work
 // at once in issue order, stream capture into graphs replayed by cudaGraphLaunch, and the capture rules,
 // error codes and sticky launch failures of the real runtime. Findings (emu.h) are kept here.
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "device_memory.h"
 #include "emu.h"
 #include "scheduler.h"
 
@@ -227,7 +228,10 @@ cudaError_t enqueue(cudaStream_t s, std::function<void()> work, const char* what
     return cudaSuccess;
   }
   const std::size_t before = g_findings_total;
-  work();
+  {
+    DeviceWork open;  // device memory is host-accessible only while the device works
+    work();
+  }
   if (g_findings_total != before) g_sticky_error = cudaErrorLaunchFailure;  // as a trapped kernel leaves it
   return g_sticky_error;
 }
@@ -377,11 +381,10 @@ cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
   if (bytes > properties().totalGlobalMem) return set_error(cudaErrorMemoryAllocation);  // more than the device has
-  // Exactly `bytes` (no rounding up), so AddressSanitizer's redzone starts at the first byte past the end;
-  // without ASan, guards of DEVICE_GUARD_BYTES on both sides for the kernels' own bounds check.
-  void* q = nullptr;
-  if (posix_memalign(&q, 256, bytes + 2 * DEVICE_GUARD_BYTES) != 0) return set_error(cudaErrorMemoryAllocation);
-  auto* begin = static_cast<unsigned char*>(q) + DEVICE_GUARD_BYTES;
+  // Under ASan exactly `bytes` on the heap, so its redzone starts at the first byte past the end; otherwise
+  // guards of DEVICE_GUARD_BYTES on both sides for the kernels' own bounds check (device_memory.h).
+  auto* begin = static_cast<unsigned char*>(device_allocate(bytes));
+  if (!begin) return set_error(cudaErrorMemoryAllocation);
   g_device[begin] = bytes;
   index_device_memory();
   *p = begin;
@@ -396,9 +399,10 @@ cudaError_t cudaFree(void* p) {
     report("cudaFree(" + pointer_text(p) + "): not a live device allocation (freed twice, or never allocated)");
     return set_error(cudaErrorInvalidValue);
   }
+  const std::size_t bytes = it->second;
   g_device.erase(it);
   index_device_memory();
-  std::free(static_cast<unsigned char*>(p) - DEVICE_GUARD_BYTES);
+  device_release(p, bytes);
   return g_sticky_error;
 }
 cudaError_t cudaHostAlloc(void** p, std::size_t bytes, unsigned flags) {

@@ -100,3 +100,31 @@ TEST_CASE("device trainer: a graph captured before the device scratch grew is ca
     CHECK(dev.trainer().graph_launches() > launches);  // graphs again after the new capture
   }
 }
+
+TEST_CASE("device trainer: the Context's scratch moving under a captured graph makes the trainer capture again") {
+  // The backend's own buffers did not change, but the device scratch the graph's reductions write did (another
+  // user of the Context ran a larger reduction eagerly): replaying would use a freed block, and DeviceOps::launch
+  // refuses to. The trainer must notice before it replays, capture again and go on, not throw out of step().
+  const Case c = problem_cases()[0];
+  Json cfg = c.config;
+  cfg["diagnostics"]["enabled"] = false;
+  cfg["train"]["precision"] = "f64";
+  Model<double> host(c.name, cfg, c.preset), dev(c.name, cfg, c.preset);
+  dev.trainer().set_backend(device_backend<double>());
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(host.trainer().step().bad.empty());
+    REQUIRE(dev.trainer().step().bad.empty());
+  }
+  const long launches = dev.trainer().graph_launches();
+  REQUIRE(launches > 0);
+  auto& ops = dynamic_cast<cuda::DeviceOps<double>&>(dev.trainer().backend()->ops());
+  const void* before = ops.context().scratch(0);
+  ops.context().scratch(std::size_t(64) << 20);  // larger than any block so far: a new block
+  REQUIRE(ops.context().scratch(0) != before);
+  for (int i = 0; i < 4; ++i) {
+    const StepStats x = host.trainer().step(), y = dev.trainer().step();
+    REQUIRE(y.bad.empty());
+    CHECK(rel(y.loss, x.loss) <= 1e-10);
+  }
+  CHECK(dev.trainer().graph_launches() > launches);
+}
