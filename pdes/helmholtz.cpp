@@ -123,6 +123,16 @@ ProblemInfo make_helmholtz_info() {
                            {"loss", {{"rba", {{"enabled", true}}}}},
                            {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
                            {"train", {{"iters", 10000}, {"eval_every", 500}, {"log_every", 100}}}};
+  // accurate: a small tanh net in float64, Adam for 1,000 steps, then the self-scaled Broyden method (dense inverse
+  // Hessian, Urban, Stefanou & Pons 2025) on the RBA-weighted loss with the multipliers frozen; measured in
+  // bench/RESULTS.md ("Accurate presets"). train.max_seconds caps the wall time.
+  info.presets["accurate"] = {{"pde", {{"a1", 1.0}, {"a2", 4.0}, {"k", 1.0}}},
+                              {"net", {{"depth", 3}, {"width", 20}, {"hard_bc", true}}},
+                              {"points", {{"collocation", 2048}, {"boundary", 256}}},
+                              {"loss", {{"rba", {{"enabled", true}}}}},
+                              {"optim", {{"lbfgs_from", 1000}, {"quasi_newton", "ssbroyden"}}},
+                              {"train", {{"iters", 30000}, {"max_seconds", 600.0}, {"precision", "f64"}, {"eval_every", 500},
+                                         {"log_every", 100}}}};
   info.reference = helmholtz_reference;
   return with_factories<Helmholtz>(std::move(info));
 }

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "builtin_problems.h"
+#include "config.h"
 #include "model.h"
 #include "pde.h"
 #include "temp_dir.h"
@@ -159,4 +161,26 @@ TEST_CASE("a registered problem by name, with a preset") {
   CHECK(m.config().at("preset") == "quick");
   CHECK(m.evaluate(RowMat<double>::Zero(2, 2), {"u", "u_lap"}).allFinite());
   CHECK(error_of([] { Model<>("no-such-problem"); }).find("known problems") != std::string::npos);
+}
+
+TEST_CASE("every preset of every built-in problem validates and builds its network and trainer") {
+  // The presets' own networks and optimizers (a dense quasi-Newton method checks its size and precision when
+  // the trainer is built); only the point counts are cut, so that building is quick.
+  const Json small_points = {{"points", {{"collocation", 64}, {"boundary", 16}, {"initial", 16}}}};
+  int checked = 0;
+  for (const ProblemInfo& info : builtin_problems())
+    for (const auto& kv : info.presets) {
+      CAPTURE(info.name);
+      CAPTURE(kv.first);
+      Json cfg;
+      REQUIRE_NOTHROW(cfg = resolve_config(info, kv.first, &small_points, {}));
+      Json patch = small_points;
+      patch["train"]["precision"] = cfg.at("train").at("precision");
+      if (cfg.at("train").at("precision") == "f32")
+        CHECK_NOTHROW(Model<float>(info, patch, kv.first));
+      else
+        CHECK_NOTHROW(Model<double>(info, patch, kv.first));
+      ++checked;
+    }
+  CHECK(checked >= 8);
 }
