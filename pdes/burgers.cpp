@@ -95,6 +95,17 @@ ProblemInfo make_burgers_info() {
                            {"loss", {{"rba", {{"enabled", true}}}}},
                            {"optim", {{"lbfgs_from", 3000}, {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
                            {"train", {{"iters", 5000}, {"eval_every", 500}, {"log_every", 100}}}};
+  // accurate: a small tanh net in float64, Adam with RBA for 1,000 steps, then the self-scaled Broyden method
+  // (dense inverse Hessian) with the multipliers frozen. The error concentrates at the front (x = 0, t >= 0.3),
+  // which random points sample thinly: a trial of 3 x 30 on 4,096 points stalled at 1.5e-4 while its loss fell
+  // to 1e-11; this preset (3 x 20, 10,000 points) went about ten times lower. Measured in bench/RESULTS.md
+  // ("Accurate presets"); train.max_seconds caps the wall time.
+  info.presets["accurate"] = {{"net", {{"depth", 3}, {"width", 20}}},
+                              {"points", {{"collocation", 10000}, {"initial", 128}, {"boundary", 128}}},
+                              {"loss", {{"rba", {{"enabled", true}}}}},
+                              {"optim", {{"lbfgs_from", 1000}, {"quasi_newton", "ssbroyden"}}},
+                              {"train", {{"iters", 1000000}, {"max_seconds", 900.0}, {"precision", "f64"}, {"eval_every", 500},
+                                         {"log_every", 100}}}};
   info.reference = burgers_reference_grid;
   return with_factories<Burgers>(std::move(info));
 }
