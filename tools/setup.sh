@@ -39,6 +39,7 @@ cmake --build "$BUILD" -j "$(nproc)"
 
 if [ "${1:-}" != "--no-run" ]; then
   echo
-  echo "== default job: jetpinn train helmholtz --preset quick --iters 3000 (run folder runs/default) =="
-  "$BUILD/tools/jetpinn" train helmholtz --preset quick --iters 3000 --out runs/default
+  # Helmholtz (a1 = 1, a2 = 4), 3 x 20 tanh in float64: 1,000 Adam steps, then self-scaled Broyden (README).
+  echo "== default job: jetpinn train helmholtz --preset accurate --iters 4000 --threads 1 (run folder runs/default) =="
+  "$BUILD/tools/jetpinn" train helmholtz --preset accurate --iters 4000 --threads 1 --out runs/default
 fi
