@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The CPU test suite under AddressSanitizer + UndefinedBehaviorSanitizer: configures build-asan
 # (JETPINN_SANITIZE=address,undefined, -O1, no benchmarks, the CUDA backend on the emulated device), builds it
-# and runs ctest there without the cuda label; then the emulated device's tests labelled emu (its self-tests,
-# planted overruns ASan must report, and cuda_tests_asan: the device test cases listed in tests/CMakeLists.txt)
-# with JETPINN_EMU_SEED=2, a second thread and block order (tools/emulate.sh runs seed 1). Those run without
-# ASan's fake stacks (detect_stack_use_after_return=0): with a fiber per emulated thread they cost six times
-# the run time, in system calls. Any ASan, LeakSanitizer or UBSan report aborts the process under test, so the test fails.
+# and runs ctest there without the cuda label; then the emulated device's tests labelled emu with
+# JETPINN_EMU_SEED=2, a second thread and block order (tools/emulate.sh runs seed 1): its self-tests and
+# cuda_tests_asan, the device test cases listed in tests/CMakeLists.txt (every kernel family, the fused MLP,
+# device L-BFGS, the faults). There ASan and UBSan check the host code (the backend's drivers, the trainer, the
+# host references) while the kernels keep the emulator's own checks (the two instrumentations cannot share a
+# translation unit). Those run without ASan's fake stacks (detect_stack_use_after_return=0): with a fiber per
+# emulated thread they cost six times the run time, in system calls. Any ASan, LeakSanitizer or UBSan report
+# aborts the process under test, so the test fails.
 # By default it leaves out what is slow under ASan and adds no code coverage the rest lacks: the examples that
 # train to an accuracy target (example_*; training, resume and eval run under ASan in the cli_* tests), the
 # Re = 1000 cavity reference (the Re = 100 one runs the same solver) and the install test (external_project).
-# Measured on 2 cores: the whole CPU suite 644 s under ASan, this subset about a third of it.
 # Usage: tools/sanitize.sh [ctest arguments...]   (any arguments replace the default selection; e.g. -R cli_)
 set -euo pipefail
 cd "$(dirname "$0")/.."

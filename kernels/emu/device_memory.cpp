@@ -21,11 +21,6 @@ constexpr std::size_t HUGE_PAGE = std::size_t(2) << 20;  // toggling protection 
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool PROTECT = false;
-#else
-constexpr bool PROTECT = true;
-#endif
 
 // The reserved range: [g_base, g_base + g_reserved), of which [g_base, g_base + g_top) has been handed out.
 unsigned char* g_base = nullptr;
@@ -109,8 +104,10 @@ std::size_t extent() { return round_up(g_top, HUGE_PAGE); }
 
 }  // namespace
 
+bool in_device_range(const void* p) { return inside(p); }
+
 bool device_memory_protected() {
-  if (PROTECT && !g_reserve_tried) reserve();
+  if (!g_reserve_tried) reserve();
   return g_base != nullptr;
 }
 

@@ -1,8 +1,8 @@
 // Device memory of the emulated device: where cudaMalloc's bytes live, and who may touch them.
-// Outside AddressSanitizer builds every allocation comes from one reserved address range that is inaccessible
-// (PROT_NONE) except while stream work runs (a kernel, a copy, a memset, a cuBLAS call), so host code that reads
-// or writes device memory by pointer faults, as it would on a GPU, and the fault handler names it. Under ASan
-// each allocation is its own heap block instead, so ASan sees its bounds; the host-access check is then off.
+// Every allocation comes from one reserved address range that is inaccessible (PROT_NONE) except while stream
+// work runs (a kernel, a copy, a memset, a cuBLAS call), so host code that reads or writes device memory by
+// pointer faults, as it would on a GPU, and the fault handler names it. Kernels' accesses into the range are
+// checked against the live allocations (shared_check.cpp): guards, freed memory and gaps are out of bounds.
 #pragma once
 #include <cstddef>
 
@@ -22,7 +22,10 @@ class DeviceWork {
   DeviceWork& operator=(const DeviceWork&) = delete;
 };
 
-// Whether host code touching device memory faults (false under ASan, or if the range could not be reserved).
+// Whether host code touching device memory faults (false only if the range could not be reserved: then
+// allocations come from the heap).
 bool device_memory_protected();
+// Whether p lies in the reserved range (device memory, live or not).
+bool in_device_range(const void* p);
 
 }  // namespace jetpinn::emu

@@ -381,8 +381,7 @@ cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
   if (bytes > properties().totalGlobalMem) return set_error(cudaErrorMemoryAllocation);  // more than the device has
-  // Under ASan exactly `bytes` on the heap, so its redzone starts at the first byte past the end; otherwise
-  // guards of DEVICE_GUARD_BYTES on both sides for the kernels' own bounds check (device_memory.h).
+  // With DEVICE_GUARD_BYTES on both sides for the kernels' bounds check (device_memory.h).
   auto* begin = static_cast<unsigned char*>(device_allocate(bytes));
   if (!begin) return set_error(cudaErrorMemoryAllocation);
   g_device[begin] = bytes;

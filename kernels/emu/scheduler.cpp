@@ -22,10 +22,14 @@
 #include "launch.h"
 #include "scheduler.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+// In an ASan build this file is compiled without ASan's instrumentation (it is the emulator's hot loop), but
+// the process has ASan: JETPINN_EMU_ASAN (kernels/CMakeLists.txt) keeps the fiber annotations it needs.
+#if defined(__SANITIZE_ADDRESS__) && !defined(JETPINN_EMU_ASAN)
+#define JETPINN_EMU_ASAN 1
+#endif
+#if JETPINN_EMU_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
-#define JETPINN_EMU_ASAN 1
 #endif
 
 namespace jetpinn::emu {
@@ -41,8 +45,9 @@ namespace {
 
 namespace ctx = boost::context;
 
-#if defined(__SANITIZE_ADDRESS__)
+#if JETPINN_EMU_ASAN
 constexpr std::size_t STACK_BYTES = std::size_t(512) << 10;  // per emulated thread; a guard page below
+constexpr std::size_t ASAN_UNPOISONED_TOP = std::size_t(128) << 10;
 #else
 constexpr std::size_t STACK_BYTES = std::size_t(128) << 10;
 #endif
@@ -61,10 +66,10 @@ class StackPool {
       void* p = m_free.back();
       m_free.pop_back();
 #if JETPINN_EMU_ASAN
-      // A fiber's frames can end without returning (a switch away, an unwound block): their redzones stay
-      // poisoned in the shadow, and the next fiber on this stack would trip over them.
-      const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-      ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(p) + page, STACK_BYTES - page);
+      // The outermost frames of a finished fiber end without returning (its last switch away): their
+      // redzones stay poisoned in the shadow, and the next fiber on this stack would trip over them. They
+      // sit at the stack's top (below the colour offset); the kernels' own frames are not instrumented.
+      __asan_unpoison_memory_region(static_cast<char*>(p) + STACK_BYTES - ASAN_UNPOISONED_TOP, ASAN_UNPOISONED_TOP);
 #endif
       return p;
     }
@@ -481,13 +486,6 @@ void launch(const LaunchConfig& c, std::function<void()> thread_body) {
         }
         const unsigned long long rot = splitmix(state) % nblocks;
         const bool backwards = splitmix(state) & 1;
-#if JETPINN_EMU_ASAN
-        // Without the shared-memory checks, ASan guards the dynamic area past the launch's byte count.
-        ASAN_POISON_MEMORY_REGION(shared_dynamic_area() + c.smem, DYNAMIC_SHARED_CAPACITY - c.smem);
-        struct Unpoison {
-          ~Unpoison() { ASAN_UNPOISON_MEMORY_REGION(shared_dynamic_area(), DYNAMIC_SHARED_CAPACITY); }
-        } unpoison;
-#endif
         Block b;
         b.body = &body;
         b.state.kernel = c.name;

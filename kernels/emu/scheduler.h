@@ -47,11 +47,7 @@ struct DeviceRange {
   std::size_t bytes;
 };
 const std::vector<DeviceRange>& device_ranges();
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::size_t DEVICE_GUARD_BYTES = 0;  // ASan's own redzones instead
-#else
 constexpr std::size_t DEVICE_GUARD_BYTES = 256;
-#endif
 
 // Called by the scheduler at each block start (resets nothing: a new generation makes every byte unwritten).
 void shared_check_begin_block(BlockState& block);

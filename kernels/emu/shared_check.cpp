@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "device_memory.h"
 #include "emu.h"
 #include "scheduler.h"
 
@@ -67,39 +68,38 @@ void finding(Kind kind, const BlockState& b, const EmuThread& me, const std::str
          (dynamic ? "dynamic shared byte " + std::to_string(offset) : "static shared byte " + std::to_string(p - shared_begin())));
 }
 
-// Global memory: an access that reaches into the guard around a device allocation is out of bounds. Accesses
-// elsewhere (the thread's stack, kernel parameters, host constants) are not device memory and pass.
+// Global memory: a kernel's access into the device range (device_memory.h) must lie inside one live
+// allocation; one that reaches into a guard, freed memory or a gap is out of bounds. Accesses elsewhere (the
+// thread's stack, kernel parameters, host constants) are not device memory and pass.
 // A few recently hit allocations, checked before the search: kernels stream through a handful of arrays.
 constexpr int RECENT = 4;
+bool g_device_memory_protected = false;  // device_memory_protected() at the block's start
 thread_local DeviceRange t_recent[RECENT] = {};
 thread_local int t_recent_next = 0;
 void global_access(const BlockState& b, const EmuThread& me, const unsigned char* p, std::size_t size, bool write) {
-  if (DEVICE_GUARD_BYTES == 0) return;
+  const bool device = in_device_range(p);
+  if (!device && g_device_memory_protected) return;  // (unreserved: heap allocations, guards checked below)
   for (const DeviceRange& d : t_recent)
     if (p >= d.begin && p + size <= d.begin + d.bytes) return;
   const std::vector<DeviceRange>& r = device_ranges();
   auto it = std::upper_bound(r.begin(), r.end(), p, [](const unsigned char* q, const DeviceRange& d) { return q < d.begin; });
   // The allocation at or before p, and the one after it: p may sit in the guard past the first or before the second.
-  if (it != r.begin()) {
-    const DeviceRange& d = *(it - 1);
-    if (p + size <= d.begin + d.bytes) {
-      t_recent[t_recent_next] = d;
-      t_recent_next = (t_recent_next + 1) % RECENT;
-      return;
-    }
-    if (p < d.begin + d.bytes + DEVICE_GUARD_BYTES) {
-      if (++g_reports_this_block[BOUNDS] <= MAX_REPORTS_PER_BLOCK)
-        report(where(b, me.index) + ": global " + (write ? "write" : "read") + " of " + std::to_string(size) +
-               " bytes at offset " + std::to_string(p - d.begin) + ", past the end of a device allocation of " +
-               std::to_string(d.bytes) + " bytes");
-      return;
-    }
+  std::string defect;
+  if (it != r.begin() && p + size <= (it - 1)->begin + (it - 1)->bytes) {
+    t_recent[t_recent_next] = *(it - 1);
+    t_recent_next = (t_recent_next + 1) % RECENT;
+    return;
   }
-  if (it != r.end() && p + DEVICE_GUARD_BYTES >= it->begin && p < it->begin) {
-    if (++g_reports_this_block[BOUNDS] <= MAX_REPORTS_PER_BLOCK)
-      report(where(b, me.index) + ": global " + (write ? "write" : "read") + " " + std::to_string(it->begin - p) +
-             " bytes before the start of a device allocation of " + std::to_string(it->bytes) + " bytes");
-  }
+  if (it != r.begin() && p < (it - 1)->begin + (it - 1)->bytes + DEVICE_GUARD_BYTES)
+    defect = " of " + std::to_string(size) + " bytes at offset " + std::to_string(p - (it - 1)->begin) +
+             ", past the end of a device allocation of " + std::to_string((it - 1)->bytes) + " bytes";
+  else if (it != r.end() && p + DEVICE_GUARD_BYTES >= it->begin)
+    defect = " " + std::to_string(it->begin - p) + " bytes before the start of a device allocation of " +
+             std::to_string(it->bytes) + " bytes";
+  else if (device)
+    defect = " of " + std::to_string(size) + " bytes in device memory no live allocation holds (freed, or never allocated)";
+  if (!defect.empty() && ++g_reports_this_block[BOUNDS] <= MAX_REPORTS_PER_BLOCK)
+    report(where(b, me.index) + ": global " + (write ? "write" : "read") + defect);
 }
 
 void access(const void* addr, std::size_t size, bool write) {
@@ -186,6 +186,7 @@ void shared_check_begin_block(BlockState& block) {
     g_generation = 1;
   }
   block.generation = g_generation;
+  g_device_memory_protected = device_memory_protected();
   for (std::uint32_t& n : g_reports_this_block) n = 0;
   for (DeviceRange& d : t_recent) d = DeviceRange{nullptr, 0};  // allocations may have changed since
 }

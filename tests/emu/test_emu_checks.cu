@@ -164,9 +164,6 @@ __global__ void fill_kernel(int* out, int value) { out[threadIdx.x] = value; }
 
 }  // namespace
 
-#if !defined(__SANITIZE_ADDRESS__)
-// The shared-memory checks need the thread-sanitizer instrumentation, which AddressSanitizer builds cannot have
-// (there ASan covers the bounds: the dynamic area past the launch's bytes is poisoned).
 TEST_CASE("emu checks: shared-memory race (read after write) found, fixed kernel clean") {
   DeviceInts out(N);
   JETPINN_LAUNCH(neighbour_kernel<false>, 1, N, 0, nullptr)(out.p);
@@ -207,7 +204,6 @@ TEST_CASE("emu checks: read of uninitialised shared memory found") {
   CHECK(clean());
 }
 
-#endif
 
 TEST_CASE("emu checks: barrier divergence (exited threads; two different barriers) found") {
   DeviceInts out(N);
@@ -240,7 +236,6 @@ TEST_CASE("emu checks: a shuffle reading an exited lane, and lanes with differen
   for (int i = 0; i < 32; ++i) CHECK(h[i] == (i ^ 1));
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
 TEST_CASE("emu checks: dynamic shared memory past the launch's bytes found") {
   DeviceInts out(1);
   JETPINN_LAUNCH(dynamic_bounds_kernel<false>, 1, N, N * sizeof(int), nullptr)(out.p, N);
@@ -250,10 +245,7 @@ TEST_CASE("emu checks: dynamic shared memory past the launch's bytes found") {
   CHECK(out.get(1)[0] == N - 1);
 }
 
-#endif
 
-#if !defined(__SANITIZE_ADDRESS__)
-// Under AddressSanitizer the same defect is ASan's to find (it stops the process).
 TEST_CASE("emu checks: a global access past the end of a device allocation found") {
   DeviceInts out(N);
   JETPINN_LAUNCH(global_bounds_kernel<false>, 1, N + 1, 0, nullptr)(out.p, N);
@@ -261,7 +253,18 @@ TEST_CASE("emu checks: a global access past the end of a device allocation found
   JETPINN_LAUNCH(global_bounds_kernel<true>, 1, N + 1, 0, nullptr)(out.p, N);
   CHECK(clean());
 }
-#endif
+
+TEST_CASE("emu checks: a kernel writing device memory after cudaFree found") {
+  int* p = nullptr;
+  REQUIRE(cudaMalloc(reinterpret_cast<void**>(&p), N * sizeof(int)) == cudaSuccess);
+  DeviceInts keep(N);  // allocated after p, so p's span stays free, not returned to the unused top
+  REQUIRE(cudaFree(p) == cudaSuccess);
+  JETPINN_LAUNCH(fill_kernel, 1, N, 0, nullptr)(p, 3);
+  CHECK(found("no live allocation holds"));
+  JETPINN_LAUNCH(fill_kernel, 1, N, 0, nullptr)(keep.p, 3);
+  CHECK(clean());
+  CHECK(keep.get(N)[N - 1] == 3);
+}
 
 TEST_CASE("emu checks: more than 48 KB of dynamic shared memory needs the attribute; more than 227 KB fails") {
   DeviceInts out(N);

@@ -49,10 +49,6 @@ Outcome in_child(F body) {
 }  // namespace
 
 TEST_CASE("emu checks: the host reading or writing device memory by pointer is caught") {
-#if defined(__SANITIZE_ADDRESS__)
-  MESSAGE("skipped: under AddressSanitizer device memory is plain heap (ASan checks its bounds), unprotected");
-  return;
-#endif
   REQUIRE(jetpinn::emu::device_memory_protected());
   const auto allocate = [] {
     int* p = nullptr;
