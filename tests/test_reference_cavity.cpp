@@ -27,7 +27,7 @@ struct GhiaTable {
 };
 
 GhiaTable read_ghia(const std::string& file) {
-  const std::string path = std::string(JETPINN_SHARED_DATA) + "/ghia1982/" + file;
+  const std::string path = std::string(JETPINN_TEST_DATA) + "/ghia1982/" + file;
   std::ifstream in(path);
   REQUIRE_MESSAGE(in.good(), "cannot open " << path);
   GhiaTable t;
