@@ -69,20 +69,40 @@ TEST_CASE("device trainer: the paper preset's float32 gradient (fp32 and 3xTF32 
   }
 }
 
+// The first problem in float64 with diagnostics off, on the host and on the device, four steps taken: plain
+// steps are captured and replayed on the device from the second one.
+struct ReplayingPair {
+  Case c = problem_cases()[0];
+  Json cfg = f64_without_diagnostics(c.config);
+  Model<double> host{c.name, cfg, c.preset}, dev{c.name, cfg, c.preset};
+  static Json f64_without_diagnostics(Json cfg) {
+    cfg["diagnostics"]["enabled"] = false;
+    cfg["train"]["precision"] = "f64";
+    return cfg;
+  }
+  ReplayingPair() {
+    dev.trainer().set_backend(device_backend<double>());
+    for (int i = 0; i < 4; ++i) {
+      REQUIRE(host.trainer().step().bad.empty());
+      REQUIRE(dev.trainer().step().bad.empty());
+    }
+  }
+  void steps_match(int steps) {
+    for (int i = 0; i < steps; ++i) {
+      const StepStats x = host.trainer().step(), y = dev.trainer().step();
+      REQUIRE(y.bad.empty());
+      CHECK(rel(y.loss, x.loss) <= 1e-10);
+    }
+  }
+};
+
 TEST_CASE("device trainer: a graph captured before the device scratch grew is captured again, not replayed") {
   // Diagnostics off: plain steps are captured and replayed from the second step. gradient_stats then runs the
   // batch statistics eagerly, which grows the Context's scratch (a new block), so the captured kernels' old
   // block is gone: the next plain step must capture again rather than replay (or throw).
-  const Case c = problem_cases()[0];
-  Json cfg = c.config;
-  cfg["diagnostics"]["enabled"] = false;
-  cfg["train"]["precision"] = "f64";
-  Model<double> host(c.name, cfg, c.preset), dev(c.name, cfg, c.preset);
-  dev.trainer().set_backend(device_backend<double>());
-  for (int i = 0; i < 4; ++i) {
-    REQUIRE(host.trainer().step().bad.empty());
-    REQUIRE(dev.trainer().step().bad.empty());
-  }
+  ReplayingPair p;
+  Model<double>& host = p.host;
+  Model<double>& dev = p.dev;
   // Twice: the first call also allocates the backend's statistics buffers (which invalidates a graph on its
   // own); the second, with more batches, only grows the scratch.
   for (int batches : {16, 64}) {
@@ -92,11 +112,7 @@ TEST_CASE("device trainer: a graph captured before the device scratch grew is ca
     stats.batches = batches;
     const GradSnr a = host.trainer().gradient_stats(stats), b = dev.trainer().gradient_stats(stats);
     CHECK(rel(b.snr, a.snr) <= 1e-10);
-    for (int i = 0; i < 4; ++i) {
-      const StepStats x = host.trainer().step(), y = dev.trainer().step();
-      REQUIRE(y.bad.empty());
-      CHECK(rel(y.loss, x.loss) <= 1e-10);
-    }
+    p.steps_match(4);
     CHECK(dev.trainer().graph_launches() > launches);  // graphs again after the new capture
   }
 }
@@ -105,26 +121,14 @@ TEST_CASE("device trainer: the Context's scratch moving under a captured graph m
   // The backend's own buffers did not change, but the device scratch the graph's reductions write did (another
   // user of the Context ran a larger reduction eagerly): replaying would use a freed block, and DeviceOps::launch
   // refuses to. The trainer must notice before it replays, capture again and go on, not throw out of step().
-  const Case c = problem_cases()[0];
-  Json cfg = c.config;
-  cfg["diagnostics"]["enabled"] = false;
-  cfg["train"]["precision"] = "f64";
-  Model<double> host(c.name, cfg, c.preset), dev(c.name, cfg, c.preset);
-  dev.trainer().set_backend(device_backend<double>());
-  for (int i = 0; i < 4; ++i) {
-    REQUIRE(host.trainer().step().bad.empty());
-    REQUIRE(dev.trainer().step().bad.empty());
-  }
+  ReplayingPair p;
+  Model<double>& dev = p.dev;
   const long launches = dev.trainer().graph_launches();
   REQUIRE(launches > 0);
   auto& ops = dynamic_cast<cuda::DeviceOps<double>&>(dev.trainer().backend()->ops());
   const void* before = ops.context().scratch(0);
   ops.context().scratch(std::size_t(64) << 20);  // larger than any block so far: a new block
   REQUIRE(ops.context().scratch(0) != before);
-  for (int i = 0; i < 4; ++i) {
-    const StepStats x = host.trainer().step(), y = dev.trainer().step();
-    REQUIRE(y.bad.empty());
-    CHECK(rel(y.loss, x.loss) <= 1e-10);
-  }
+  p.steps_match(4);
   CHECK(dev.trainer().graph_launches() > launches);
 }
