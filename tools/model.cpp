@@ -175,7 +175,7 @@ RowMat<double> Model<T>::evaluate(const RowMat<double>& points, const std::vecto
   try {
     return evaluate_quantities(m_info, *m_problem, *m_net, points, quantities);
   } catch (const Error& e) {
-    throw Error(std::string("evaluate: ") + e.what());
+    throw Error(std::string("evaluate: ") + e.what(), e.file(), e.line());
   }
 }
 
