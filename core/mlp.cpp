@@ -28,11 +28,23 @@ int MlpConfig::embedded_width() const {
   return w;
 }
 
+namespace {
+constexpr Activation HIDDEN_ACTIVATIONS[] = {Activation::Tanh, Activation::Sin, Activation::Cos, Activation::Exp,
+                                             Activation::Sigmoid, Activation::Softplus};
+}  // namespace
+
+std::vector<std::string> activation_names() {
+  std::vector<std::string> names;
+  for (Activation a : HIDDEN_ACTIVATIONS) names.emplace_back(activation_name(a));
+  return names;
+}
+
 Activation parse_activation(const std::string& name) {
-  for (Activation a : {Activation::Tanh, Activation::Sin, Activation::Cos, Activation::Exp, Activation::Sigmoid,
-                       Activation::Softplus})
+  for (Activation a : HIDDEN_ACTIVATIONS)
     if (name == activation_name(a)) return a;
-  JETPINN_CHECK(false, "unknown activation '" << name << "'; choose tanh, sin, cos, exp, sigmoid or softplus");
+  std::string choices;
+  for (const std::string& n : activation_names()) choices += (choices.empty() ? "" : ", ") + n;
+  JETPINN_CHECK(false, "unknown activation '" << name << "'; choose one of " << choices);
 }
 
 template <class T>

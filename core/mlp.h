@@ -33,6 +33,7 @@ struct MlpConfig {
 };
 
 Activation parse_activation(const std::string& name);  // "tanh", "sin", ...; throws listing the choices
+std::vector<std::string> activation_names();           // the names parse_activation accepts
 
 template <class T>
 class Mlp {

@@ -18,8 +18,18 @@ const char* lr_kind_name(LrKind kind) {
   return "?";
 }
 
+namespace {
+constexpr LrKind LR_KINDS[] = {LrKind::Constant, LrKind::Step, LrKind::Exp};
+}  // namespace
+
+std::vector<std::string> lr_kind_names() {
+  std::vector<std::string> names;
+  for (LrKind k : LR_KINDS) names.emplace_back(lr_kind_name(k));
+  return names;
+}
+
 LrKind parse_lr_kind(const std::string& name) {
-  for (LrKind k : {LrKind::Constant, LrKind::Step, LrKind::Exp})
+  for (LrKind k : LR_KINDS)
     if (name == lr_kind_name(k)) return k;
   JETPINN_CHECK(false, "unknown learning-rate schedule '" << name << "'; choose constant, step or exp");
 }

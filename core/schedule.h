@@ -4,6 +4,7 @@
 // min(1, (step + 1) / warmup), so step 0 already moves (lr0 / warmup) and step warmup - 1 reaches the full rate.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace jetpinn {
 
@@ -11,6 +12,7 @@ enum class LrKind { Constant, Step, Exp };
 
 const char* lr_kind_name(LrKind kind);          // "constant", "step", "exp"
 LrKind parse_lr_kind(const std::string& name);  // throws listing the choices
+std::vector<std::string> lr_kind_names();       // the names parse_lr_kind accepts
 
 struct LrSchedule {
   LrKind kind = LrKind::Constant;

@@ -85,6 +85,9 @@ ProblemInfo make_allen_cahn_info() {
   info.domain = DOMAIN;
   info.periodic = {1};
   info.pde = {{"eps", 1e-4}, {"a", 5.0}, {"t_end", 1.0}};
+  info.pde_help = {{"eps", "diffusion coefficient (> 0): u_t - eps u_xx + a u^3 - a u = 0"},
+                   {"a", "reaction coefficient"},
+                   {"t_end", "final time of the domain t in [0, t_end], in (0, 1]"}};
   info.overrides = {{"loss", {{"weights", {{"ic", 1.0}}}}}, {"points", {{"initial", 512}}}};
   info.presets["paper"] = {{"net", {{"depth", 6}, {"width", 128}}},
                            {"points", {{"collocation", 25600}, {"initial", 512}}},

@@ -83,6 +83,7 @@ ProblemInfo make_burgers_info() {
   info.outputs = {"u"};
   info.domain = DOMAIN;
   info.pde = {{"nu", 0.01 / M_PI}};
+  info.pde_help = {{"nu", "viscosity (> 0)"}};
   info.overrides = {{"loss", {{"weights", {{"ic", 1.0}, {"bc", 1.0}}}}},
                     {"points", {{"collocation", 10000}, {"initial", 256}, {"boundary", 200}}}};
   info.presets["paper"] = {{"net", {{"depth", 6}, {"width", 128}}},

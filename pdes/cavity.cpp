@@ -113,6 +113,8 @@ ProblemInfo make_cavity_info() {
   info.laplacian_inputs = {"x", "y"};
   info.domain = DOMAIN;
   info.pde = {{"re", 100.0}, {"reference_n", 0}};
+  info.pde_help = {{"re", "Reynolds number"},
+                   {"reference_n", "reference solver grid, n x n cells, a multiple of 128 (0: 256 up to re 400, else 512)"}};
   info.overrides = {{"loss", {{"weights", {{"bc", 10.0}}}}}, {"points", {{"collocation", 10000}, {"boundary", 1000}}}};
   info.presets["re100"] = {{"pde", {{"re", 100.0}}},
                            {"net", {{"depth", 6}, {"width", 128}}},

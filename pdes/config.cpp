@@ -5,47 +5,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "schedule.h"
+#include "options.h"
 
 namespace jetpinn {
-
-Json common_defaults() {
-  return Json{
-      {"problem", ""},
-      {"preset", ""},
-      {"pde", Json::object()},
-      {"net", {{"depth", 6}, {"width", 128}, {"activation", "tanh"}, {"modified", false}, {"fourier_modes", 0},
-               {"hard_bc", false}}},
-      {"points", {{"collocation", 25600}, {"boundary", 400}, {"initial", 512}, {"resample_every", 0}}},
-      {"loss",
-       {{"weights", Json::object()},
-        {"rba", {{"enabled", false}, {"eta", 1e-3}, {"gamma", 0.999}, {"variant", "max"}, {"init", "zero"}}}}},
-      {"optim",
-       {{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
-        {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 5000}, {"warmup", 0}}},
-        // lbfgs_from: the step at which the quasi-Newton method takes over (-1: never), whichever quasi_newton
-        // names: lbfgs, or a dense inverse Hessian (bfgs, ssbfgs, ssbroyden; float64 on the CPU, networks of at
-        // most dense_max_params parameters).
-        {"lbfgs_from", -1}, {"lbfgs_history", 50}, {"quasi_newton", "lbfgs"}, {"dense_max_params", 20000}}},
-      {"train",
-       {{"iters", 1000}, {"seed", 0}, {"log_every", 100}, {"eval_every", 500}, {"checkpoint_every", 1000},
-        {"precision", "f64"}, {"threads", 0}, {"backend", "cpu"}, {"max_seconds", 0.0},
-        // CUDA backend: device index, float32 GEMM arithmetic ("fp32": pedantic FP32; "tf32": TF32 tensor cores;
-        // "3xtf32": error-compensated TF32, float32 accuracy), and graph replay of plain Adam steps.
-        {"device", 0}, {"gemm", "fp32"}, {"cuda_graph", true},
-        // A NaN/Inf step: "stop" (keep the last checkpoint, exit 1) or "rollback" (reload it, halve optim.lr).
-        {"on_nan", "stop"}, {"max_rollbacks", 3}}},
-      // Training-dynamics diagnostics (core/train.h): every: 0 is the paper's cadence (10 below step 300, then 100).
-      {"diagnostics",
-       {{"enabled", true}, {"every", 0}, {"snr_batches", 100}, {"per_sample", false}, {"include_biases", false},
-        {"cells", 10}, {"compression_every", 1000}, {"probe_points", 4096}, {"bins", 30},
-        {"snapshots", Json::array({100, 1000, 10000, 100000})},
-        {"phase", {{"window", 5}, {"hold", 3}, {"diffusion_below", 1.0}, {"total_above", 0.5}, {"total_rise", 10.0}}}}},
-      // Fault injection for the failure tests: at step inject_nan_step, a NaN goes into a parameter (before the
-      // step), the loss, a gradient or an RBA multiplier; at most inject_nan_times times (rollbacks replay it).
-      {"debug", {{"inject_nan_step", -1}, {"inject_nan", "param"}, {"inject_nan_times", 1}}},
-  };
-}
 
 namespace {
 // A value for an error message; invalid UTF-8 shows as U+FFFD instead of throwing from dump().
@@ -169,97 +131,17 @@ Json resolve_config(const ProblemInfo& problem, const std::string& preset, const
 }
 
 void validate_config(const Json& cfg) {
-  auto num = [&](const char* a, const char* b) { return cfg.at(a).at(b).get<double>(); };
-  auto positive_int = [&](const char* a, const char* b, long long lo) {
-    const long long v = cfg.at(a).at(b).get<long long>();
-    JETPINN_CHECK(v >= lo, "'" << a << "." << b << "' must be >= " << lo << ", got " << v);
-  };
-  positive_int("net", "depth", 1);
-  positive_int("net", "width", 1);
-  positive_int("net", "fourier_modes", 0);
-  positive_int("points", "collocation", 1);
-  positive_int("points", "boundary", 0);
-  positive_int("points", "initial", 0);
-  positive_int("points", "resample_every", 0);
-  positive_int("train", "iters", 0);
-  positive_int("train", "log_every", 1);
-  positive_int("train", "eval_every", 0);
-  positive_int("train", "checkpoint_every", 0);
-  positive_int("train", "threads", 0);
-  positive_int("train", "seed", 0);
-  JETPINN_CHECK(num("train", "max_seconds") >= 0, "'train.max_seconds' must be >= 0 (0: no limit)");
-  positive_int("optim", "lbfgs_history", 1);
-  positive_int("optim", "lbfgs_from", -1);
-  positive_int("optim", "dense_max_params", 1);
-  positive_int("debug", "inject_nan_step", -1);
-  positive_int("diagnostics", "every", 0);
-  positive_int("diagnostics", "snr_batches", 2);
-  positive_int("diagnostics", "cells", 1);
-  positive_int("diagnostics", "compression_every", 0);
-  positive_int("diagnostics", "probe_points", 1);
-  positive_int("diagnostics", "bins", 1);
-  const Json& ph = cfg.at("diagnostics").at("phase");
-  JETPINN_CHECK(ph.at("window").get<long long>() >= 1 && ph.at("hold").get<long long>() >= 1,
-                "'diagnostics.phase.window' and 'diagnostics.phase.hold' must be >= 1");
-  JETPINN_CHECK(ph.at("diffusion_below").get<double>() > 0 && ph.at("total_above").get<double>() > 0 &&
-                    ph.at("total_rise").get<double>() >= 1,
-                "'diagnostics.phase' thresholds must be > 0 and total_rise >= 1");
-  for (const Json& s : cfg.at("diagnostics").at("snapshots"))
-    JETPINN_CHECK(s.is_number_integer() && s.get<long long>() >= 0,
-                  "'diagnostics.snapshots' must list steps (integers >= 0), got " << show(s));
-  positive_int("debug", "inject_nan_times", 0);
-  positive_int("train", "max_rollbacks", 0);
-  const std::string on_nan = cfg.at("train").at("on_nan"), inject = cfg.at("debug").at("inject_nan");
-  JETPINN_CHECK(on_nan == "stop" || on_nan == "rollback", "'train.on_nan' must be stop or rollback, got '" << on_nan << "'");
-  JETPINN_CHECK(inject == "param" || inject == "loss" || inject == "grad" || inject == "rba",
-                "'debug.inject_nan' must be param, loss, grad or rba, got '" << inject << "'");
-  JETPINN_CHECK(num("optim", "lr") > 0, "'optim.lr' must be > 0, got " << num("optim", "lr"));
-  for (const char* b : {"beta1", "beta2"})
-    JETPINN_CHECK(num("optim", b) >= 0 && num("optim", b) < 1, "'optim." << b << "' must be in [0, 1), got "
-                                                                        << num("optim", b));
-  JETPINN_CHECK(num("optim", "eps") > 0, "'optim.eps' must be > 0");
-  const Json& rba = cfg.at("loss").at("rba");
-  JETPINN_CHECK(rba.at("eta").get<double>() >= 0, "'loss.rba.eta' must be >= 0");
-  JETPINN_CHECK(rba.at("gamma").get<double>() >= 0 && rba.at("gamma").get<double>() <= 1,
-                "'loss.rba.gamma' must be in [0, 1]");
-  const std::string variant = rba.at("variant"), init = rba.at("init");
-  JETPINN_CHECK(variant == "max" || variant == "minmax", "'loss.rba.variant' must be max or minmax, got '" << variant << "'");
-  JETPINN_CHECK(init == "zero" || init == "residual", "'loss.rba.init' must be zero or residual, got '" << init << "'");
-  for (auto it = cfg.at("loss").at("weights").begin(); it != cfg.at("loss").at("weights").end(); ++it)
-    JETPINN_CHECK(it.value().get<double>() >= 0, "'loss.weights." << it.key() << "' must be >= 0");
+  // Each key against its entry in the option table (ranges and choices), then the rules between keys.
+  for (const OptionSpec& spec : option_specs()) spec.check(option_value(cfg, spec.key));
   const std::string precision = cfg.at("train").at("precision"), backend = cfg.at("train").at("backend");
-  JETPINN_CHECK(precision == "f32" || precision == "f64", "'train.precision' must be f32 or f64, got '" << precision << "'");
-  JETPINN_CHECK(backend == "cpu" || backend == "cuda", "'train.backend' must be cpu or cuda, got '" << backend << "'");
   const std::string qn = cfg.at("optim").at("quasi_newton");
-  JETPINN_CHECK(qn == "lbfgs" || qn == "bfgs" || qn == "ssbfgs" || qn == "ssbroyden",
-                "'optim.quasi_newton' must be lbfgs, bfgs, ssbfgs or ssbroyden, got '" << qn << "'");
   JETPINN_CHECK(qn == "lbfgs" || precision == "f64", "'optim.quasi_newton=" << qn
                     << "' (a dense inverse Hessian) runs in float64 only: set train.precision=f64 or use optim.quasi_newton=lbfgs");
   JETPINN_CHECK(qn == "lbfgs" || backend == "cpu", "'optim.quasi_newton=" << qn
                     << "' keeps its dense inverse Hessian on the host: use train.backend=cpu or optim.quasi_newton=lbfgs");
   const std::string gemm = cfg.at("train").at("gemm");
-  JETPINN_CHECK(gemm == "fp32" || gemm == "tf32" || gemm == "3xtf32",
-                "'train.gemm' must be fp32, tf32 or 3xtf32, got '" << gemm << "'");
   JETPINN_CHECK(gemm == "fp32" || (backend == "cuda" && precision == "f32"),
                 "'train.gemm=" << gemm << "' (TF32 tensor cores) needs train.backend=cuda and train.precision=f32");
-  JETPINN_CHECK(cfg.at("train").at("device").get<long>() >= 0, "'train.device' must be >= 0");
-  JETPINN_CHECK(num("optim", "lr") < 10, "'optim.lr' is implausibly large");
-  parse_lr_kind(cfg.at("optim").at("schedule").at("kind"));
-  parse_activation(cfg.at("net").at("activation"));
-}
-
-std::vector<std::string> flatten_keys(const Json& j, const std::string& prefix) {
-  std::vector<std::string> out;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it.value().is_object() && !it.value().empty()) {
-      auto sub = flatten_keys(it.value(), key);
-      out.insert(out.end(), sub.begin(), sub.end());
-    } else {
-      out.push_back(key + " = " + it.value().dump());
-    }
-  }
-  return out;
 }
 
 }  // namespace jetpinn

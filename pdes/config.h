@@ -1,6 +1,7 @@
 // Run configuration: one JSON object, resolved in layers. common defaults <- the problem's overrides <- a
 // preset <- a config file <- --set key=value. Every layer may only set keys that exist, with the same type,
-// so a typo or a wrong type is one clear error naming the key. validate_config() checks value ranges.
+// so a typo or a wrong type is one clear error naming the key. validate_config() checks value ranges against
+// the option table (options.h), where every key's default, description and allowed values are written.
 // Sections: problem, preset, pde (problem parameters), net, points, loss, optim, train.
 #pragma once
 #include <string>
@@ -21,7 +22,5 @@ Json load_json_file(const std::string& path);
 Json resolve_config(const ProblemInfo& problem, const std::string& preset, const Json* file,
                     const std::vector<std::string>& sets);
 void validate_config(const Json& cfg);
-// Lines "key = default" for `jetpinn list`.
-std::vector<std::string> flatten_keys(const Json& j, const std::string& prefix = "");
 
 }  // namespace jetpinn

@@ -100,6 +100,9 @@ ProblemInfo make_helmholtz_info() {
   info.laplacian_inputs = {"x", "y"};
   info.domain = DOMAIN;
   info.pde = {{"a1", 1.0}, {"a2", 4.0}, {"k", 1.0}};
+  info.pde_help = {{"a1", "wave number of the solution in x: u = sin(a1 pi x) sin(a2 pi y)"},
+                   {"a2", "wave number of the solution in y"},
+                   {"k", "the Helmholtz coefficient k in u_xx + u_yy + k^2 u = q"}};
   info.overrides = {{"loss", {{"weights", {{"bc", 1.0}}}}}};
   info.presets["paper"] = {{"pde", {{"a1", 6.0}, {"a2", 6.0}, {"k", 1.0}}},
                            {"points", {{"collocation", 25600}, {"boundary", 400}}},

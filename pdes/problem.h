@@ -58,6 +58,7 @@ struct ProblemInfo {
   Box domain;
   std::vector<int> periodic;                  // inputs the solution is periodic in (Fourier features allowed)
   Json pde = Json::object();                  // default PDE parameters
+  std::map<std::string, std::string> pde_help;  // one line per PDE parameter, for `jetpinn list PROBLEM`
   Json overrides = Json::object();                           // this problem's changes to the common defaults
   std::map<std::string, Json> presets;        // named patches over the defaults; "quick" is required
   std::function<Reference(const Json& cfg)> reference;

@@ -1,39 +1,40 @@
 // The jetpinn driver: list, train, eval, reference, report, demo. driver_main() is the whole command line, so a program
 // that registers its own problems (see tests/examples/poisson.cpp) gets the same driver in one line.
-// Errors: one line on stderr naming the problem, exit status 1; bad command-line usage exits 2 (CLI11).
-#include <CLI/CLI.hpp>
-#include <iostream>
+// Errors: one line on stderr naming the problem, exit status 1; bad command-line usage exits 2 (CLI11). The line
+// carries no source location unless --debug or JETPINN_DEBUG=1 asks for it.
+#include <cxxabi.h>
 
-#include "config.h"
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <typeinfo>
+
+#include "check.h"
 #include "derivative_demo.h"
 #include "driver.h"
 #include "eval_command.h"
+#include "list_command.h"
 #include "report_command.h"
 #include "train_command.h"
 
 namespace {
 
-void list_problems() {
-  using namespace jetpinn;
-  for (const ProblemInfo& p : problems()) {
-    std::cout << p.name << ": " << p.description << "\n  inputs:";
-    for (const auto& i : p.inputs) std::cout << " " << i;
-    std::cout << "; outputs:";
-    for (const auto& o : p.outputs) std::cout << " " << o;
-    if (!p.derived.empty()) {
-      std::cout << "; derived:";
-      for (const auto& d : p.derived) std::cout << " " << d;
-    }
-    std::cout << "\n  presets:";
-    for (const auto& kv : p.presets) std::cout << " " << kv.first;
-    std::cout << "\n  pde parameters:";
-    for (auto it = p.pde.begin(); it != p.pde.end(); ++it) std::cout << " " << it.key() << " = " << it.value().dump();
-    std::cout << "\n";
-  }
-  std::cout << "\noptions (--set key=value; defaults before a problem's own and its preset's changes):\n";
-  Json d = common_defaults();
-  d.erase("pde");
-  for (const auto& line : flatten_keys(d)) std::cout << "  " << line << "\n";
+bool debug_from_environment() {
+  const char* v = std::getenv("JETPINN_DEBUG");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+// The line printed for an exception that reached the driver: its message; in debug mode also where it was
+// thrown (a jetpinn::Error's check) or, for any other exception, its type.
+std::string error_line(const std::exception& e, bool debug) {
+  std::string line = std::string("jetpinn: ") + e.what();
+  if (!debug) return line;
+  if (const auto* je = dynamic_cast<const jetpinn::Error*>(&e); je && je->file()) return line + " (at " + je->location() + ")";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status), std::free);
+  return line + " (" + (status == 0 && name ? name.get() : typeid(e).name()) + ")";
 }
 
 }  // namespace
@@ -41,8 +42,15 @@ void list_problems() {
 int jetpinn::driver_main(int argc, char** argv) {
   CLI::App app{"jetpinn: physics-informed neural networks with forward Taylor jets"};
   app.require_subcommand(1);
+  app.fallthrough();  // --debug also after the subcommand (subcommands inherit this)
+  bool debug = debug_from_environment();
+  app.add_flag("--debug", debug, "error lines name the source location (also JETPINN_DEBUG=1)");
 
-  CLI::App* list_cmd = app.add_subcommand("list", "problems, presets, options and their defaults");
+  jetpinn::ListArgs ls;
+  CLI::App* list_cmd = app.add_subcommand(
+      "list", "problems, presets, and every option with its default, description and allowed values");
+  list_cmd->add_option("problem", ls.problem, "show this problem's resolved defaults");
+  list_cmd->add_option("--preset", ls.preset, "... with this preset applied, its changes marked");
 
   jetpinn::TrainArgs tr;
   CLI::App* train_cmd = app.add_subcommand("train", "train a problem; writes a run folder");
@@ -59,6 +67,9 @@ int jetpinn::driver_main(int argc, char** argv) {
   train_cmd->add_option("--out", tr.out, "run folder (default runs/PROBLEM-PRESET)");
   train_cmd->add_option("--resume", tr.resume, "continue the run in this folder from its checkpoint");
   train_cmd->add_flag("--quiet", tr.quiet, "no progress line");
+  train_cmd->add_flag("--dry-run", tr.dry_run,
+                      "print the resolved configuration, network, points, memory and a projected wall time from a "
+                      "few timed steps; write nothing");
 
   jetpinn::EvalArgs ev;
   CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a trained run and its derivatives at points from a CSV file");
@@ -98,7 +109,7 @@ int jetpinn::driver_main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    if (*list_cmd) list_problems();
+    if (*list_cmd) return jetpinn::run_list(ls, std::cout);
     if (*train_cmd) {
       tr.iters_given = iters_opt->count() > 0;
       tr.seed_given = seed_opt->count() > 0;
@@ -116,7 +127,7 @@ int jetpinn::driver_main(int argc, char** argv) {
       }
     }
   } catch (const std::exception& e) {
-    std::cerr << "jetpinn: " << e.what() << "\n";
+    std::cerr << error_line(e, debug) << "\n";
     return 1;
   }
   return 0;

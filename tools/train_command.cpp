@@ -22,6 +22,7 @@
 
 #include "atomic_file.h"
 #include "config.h"
+#include "dry_run.h"
 #include "model.h"
 #include "npy.h"
 #include "resource_check.h"
@@ -287,6 +288,8 @@ int run_train(const TrainArgs& a) {
   check_dense_quasi_newton(find_problem(cfg.at("problem")), cfg);
   const int threads = cfg.at("train").at("threads");
   if (threads > 0) omp_set_num_threads(threads);
+  if (a.dry_run)  // after every check the run makes, before the run folder
+    return run_dry(find_problem(cfg.at("problem")), cfg, resume ? ck.get<std::int64_t>("step").at(0) : 0, std::cout);
 
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -17,6 +17,7 @@ struct TrainArgs {
   int threads = 0;
   bool threads_given = false;
   bool quiet = false;
+  bool dry_run = false;  // print the resolved configuration and the projected cost; write nothing
 };
 
 int run_train(const TrainArgs& args);

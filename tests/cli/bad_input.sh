@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Every bad-input class of the driver: each must exit non-zero with exactly one line on stderr that names the
-# problem (a word we grep for), and must not touch an existing run folder's checkpoint.
+# problem (a word we grep for) and carries no source location (that is for --debug / JETPINN_DEBUG=1), and must
+# not touch an existing run folder's checkpoint.
 # Usage: bad_input.sh JETPINN_BINARY
 set -u
 bin=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0 cases=0
+unset JETPINN_DEBUG
+source_path='[A-Za-z0-9_]\.(cpp|cc|h|hpp|cu|cuh):[0-9]'  # "file.cpp:123", as __FILE__:__LINE__ would print
 tiny=(--set net.depth=1 --set net.width=4 --set points.collocation=16 --set points.boundary=8 --set train.eval_every=0
       --set train.log_every=1 --quiet)
 
@@ -16,8 +19,9 @@ expect_error() {  # expect_error WORD COMMAND...
   "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$? lines
   lines=$(wc -l <"$tmp/err")
-  if [ "$rc" -eq 0 ] || [ "$lines" -ne 1 ] || ! grep -qi -- "$word" "$tmp/err"; then
-    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, expected one line with '$word':"; cat "$tmp/err"
+  if [ "$rc" -eq 0 ] || [ "$lines" -ne 1 ] || ! grep -qi -- "$word" "$tmp/err" || grep -qE "$source_path" "$tmp/err"; then
+    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, expected one line with '$word' and no source location:"
+    cat "$tmp/err"
     fails=$((fails + 1))
   else
     echo "ok: $(cat "$tmp/err")"
@@ -55,6 +59,25 @@ expect_error "on the host" "$bin" train helmholtz --set optim.quasi_newton=bfgs 
 for d in qn_name qn_f32 qn_size qn_cuda; do
   [ -e "$tmp/$d" ] && { echo "FAIL: a refused quasi-Newton setting made the run folder $d"; fails=$((fails + 1)); }
 done
+
+# Debug mode: the same one line, with the location of the check that refused it.
+expect_located() {  # expect_located WORD COMMAND...
+  cases=$((cases + 1))
+  "${@:2}" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq 0 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -qE -- "$1.*\(at .*$source_path" "$tmp/err"; then
+    echo "FAIL: debug mode: '${*:2}' -> rc=$rc, expected one line with '$1' and its source location:"; cat "$tmp/err"
+    fails=$((fails + 1))
+  else
+    echo "ok (debug): $(cat "$tmp/err")"
+  fi
+}
+expect_located "unknown preset" env JETPINN_DEBUG=1 "$bin" train helmholtz --preset nope
+expect_located "net.width" "$bin" --debug train helmholtz --set net.width=0
+expect_located "net.width" "$bin" train helmholtz --set net.width=0 --debug
+# --dry-run refuses what the run would refuse, and writes nothing either.
+expect_error "unknown key" "$bin" train helmholtz --set net.widht=3 --dry-run --out "$tmp/dry"
+[ -e "$tmp/dry" ] && { echo "FAIL: a refused dry run made a run folder"; fails=$((fails + 1)); }
 
 # A good run to resume from and evaluate.
 "$bin" train helmholtz "${tiny[@]}" --iters 4 --out "$tmp/run" >/dev/null 2>&1 || { echo "FAIL: tiny run"; exit 1; }
