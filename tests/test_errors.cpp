@@ -174,3 +174,20 @@ TEST_CASE("core: errors: network configurations, activations and input columns")
   Mlp<float> f(big, 1);
   expect_error([&] { f.copy_params_from(net); }, {"copy_params_from", "differ in size"});
 }
+
+TEST_CASE("core: errors: what() is the message alone, the location is kept beside it") {
+  const int line = __LINE__ + 2;  // the JETPINN_CHECK below
+  try {
+    JETPINN_CHECK(1 + 1 == 3, "arithmetic is off; expected " << 2);
+    FAIL("JETPINN_CHECK did not throw");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == "arithmetic is off; expected 2");
+    REQUIRE(e.file() != nullptr);
+    CHECK(std::string(e.file()).find("test_errors.cpp") != std::string::npos);
+    CHECK(e.line() == line);
+    CHECK(e.location() == std::string(e.file()) + ":" + std::to_string(line));
+  }
+  const Error plain("no location given");  // thrown by hand: no location, location() empty
+  CHECK(plain.file() == nullptr);
+  CHECK(plain.location().empty());
+}
