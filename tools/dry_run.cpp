@@ -18,7 +18,11 @@ namespace jetpinn {
 
 namespace {
 
-constexpr int ADAM_WARMUP_PAIRS = 3;  // timed (plain, measurement) pairs after the two discarded steps
+// Timed (measurement, plain) pairs after the two discarded steps: at least MIN_PAIRS, more while less than
+// MIN_TIMED_SECONDS have been timed (short steps average over more), at most MAX_PAIRS. A run with a quasi-Newton
+// phase times exactly MIN_PAIRS (its switch step is fixed when the model is built).
+constexpr int MIN_PAIRS = 3, MAX_PAIRS = 20;
+constexpr double MIN_TIMED_SECONDS = 1.0;
 constexpr int QN_STEPS = 3;           // timed quasi-Newton steps (line searches vary; the mean is used)
 constexpr double GIB = 1024.0 * 1024.0 * 1024.0;
 
@@ -51,10 +55,10 @@ struct StepTimes {
 template <class T>
 StepTimes describe_and_time(const ProblemInfo& info, const Json& cfg, bool measure, bool quasi_newton, std::ostream& out) {
   Json warm = cfg;
-  const long adam_steps = 2 + 2 * ADAM_WARMUP_PAIRS;
+  const long adam_steps = 2 + 2 * MIN_PAIRS;
   warm["diagnostics"]["every"] = 2;  // even steps measured, odd steps plain
   warm["optim"]["lbfgs_from"] = quasi_newton ? adam_steps : -1;
-  warm["train"]["iters"] = adam_steps + (quasi_newton ? QN_STEPS : 0);
+  warm["train"]["iters"] = 2 + 2 * MAX_PAIRS + QN_STEPS;  // every step the timing may take
   StepTimes t;
   auto t0 = std::chrono::steady_clock::now();
   Model<T> model(info, warm);
@@ -95,10 +99,13 @@ StepTimes describe_and_time(const ProblemInfo& info, const Json& cfg, bool measu
   };
   timed_step();
   timed_step();
-  for (int i = 0; i < ADAM_WARMUP_PAIRS; ++i) {
-    t.measured += timed_step() / ADAM_WARMUP_PAIRS;
-    t.plain += timed_step() / ADAM_WARMUP_PAIRS;
+  int pairs = 0;
+  for (; pairs < MIN_PAIRS || (!quasi_newton && pairs < MAX_PAIRS && t.measured + t.plain < MIN_TIMED_SECONDS); ++pairs) {
+    t.measured += timed_step();
+    t.plain += timed_step();
   }
+  t.measured /= pairs;
+  t.plain /= pairs;
   if (!measure) t.measured = t.plain;
   if (quasi_newton)
     for (int i = 0; i < QN_STEPS; ++i) t.quasi_newton += timed_step() / QN_STEPS;
