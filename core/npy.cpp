@@ -303,7 +303,7 @@ NpyArray read_npy(const std::string& path) {
   return out;
 }
 
-void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays) {
+void write_npz(const std::string& path, const NamedArrays& arrays) {
   JETPINN_CHECK(arrays.size() < 0xFFFF, "write_npz(" << path << "): " << arrays.size() << " entries (at most 65534)");
   for (std::size_t i = 0; i < arrays.size(); ++i) {
     const auto& [name, array] = arrays[i];
@@ -383,7 +383,7 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
   file.commit();
 }
 
-std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string& path) {
+NamedArrays read_npz(const std::string& path) {
   const std::string bytes = read_whole_file(path);
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();

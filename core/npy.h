@@ -16,6 +16,7 @@ namespace jetpinn {
 struct NpyArray {
   std::vector<std::size_t> shape;  // empty shape: a 0-d array holding one value
   std::vector<double> data;        // row-major, product(shape) values
+  bool operator==(const NpyArray&) const = default;
 };
 
 // Number of values an array of this shape holds (1 for the empty shape); throws if the product overflows.
@@ -27,9 +28,10 @@ NpyArray read_npy(const std::string& path);
 
 // Entry names become NAME.npy inside the archive (numpy's np.load(path)[NAME]); names must be non-empty,
 // unique, and free of '/', '\\' and control characters.
-void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays);
+using NamedArrays = std::vector<std::pair<std::string, NpyArray>>;  // an .npz's entries, in order
+void write_npz(const std::string& path, const NamedArrays& arrays);
 // Reads archives of STORED entries (what write_npz and numpy's np.savez write), in archive order.
-std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string& path);
+NamedArrays read_npz(const std::string& path);
 
 // Zip's CRC-32 (reflected polynomial 0xEDB88320) of n bytes, continuing from crc (0 to start).
 std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t n);

@@ -239,6 +239,13 @@ void Trainer<T>::push_state() {
 }
 
 template <class T>
+void Trainer<T>::params_changed() {
+  if (!m_backend) return;
+  m_backend->push_params(m_net.params());
+  m_params_stale = false;
+}
+
+template <class T>
 void Trainer<T>::sync_host() const {
   if (!m_backend || !m_params_stale) return;
   m_backend->pull_params(m_net.params());

@@ -115,6 +115,10 @@ class Trainer {
   void set_lr(double lr) { m_opt.schedule.lr0 = m_opt.adam.lr = lr; }
   // Loss and parameter gradients at the current parameters (multipliers not updated).
   double loss_and_gradient();
+  // mean(r^2) per term at the last evaluation (a step or loss_and_gradient), unweighted, without RBA.
+  const std::vector<double>& term_mse() const { return m_term_mse; }
+  // The network's parameters were written on the host: with a backend, copy them there (optimizer state kept).
+  void params_changed();
 
   void save(Checkpoint& c) const;
   void load(const Checkpoint& c);

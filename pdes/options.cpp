@@ -42,6 +42,9 @@ const std::vector<OptionSpec>& option_specs() {
       {"net.fourier_modes", 0, at_least(0), "Fourier features per periodic input (0: raw inputs; needs a periodic input)"},
       {"net.hard_bc", false, any_value(),
        "impose the boundary condition exactly through the network's output (problems that define one)"},
+      {"net.init_from", "", any_value(),
+       "initial weights from an .npz (layer0.W out x in, layer0.b, ... as `jetpinn export` and PyTorch's nn.Linear; "
+       "\"\": drawn from train.seed)"},
 
       {"points.collocation", 25600, at_least(1), "residual (collocation) points"},
       {"points.boundary", 400, at_least(0), "boundary-condition points"},
@@ -90,7 +93,8 @@ const std::vector<OptionSpec>& option_specs() {
        "a NaN/Inf step: stop at the last checkpoint, or reload it and halve optim.lr (rollback)"},
       {"train.max_rollbacks", 3, at_least(0), "rollbacks before a NaN/Inf stops the run (train.on_nan=rollback)"},
 
-      {"diagnostics.enabled", true, any_value(), "measure the training dynamics (gradient SNR, phases, compression)"},
+      {"diagnostics.enabled", true, any_value(),
+       "measure the training dynamics (gradient SNR, phases, compression); the library's Model: false unless set"},
       {"diagnostics.every", 0, at_least(0), "steps between measurements (0: every 10 below step 300, then every 100)"},
       {"diagnostics.snr_batches", 100, at_least(2), "mini-batches of the gradient SNR"},
       {"diagnostics.per_sample", false, any_value(), "gradient SNR over single points instead of mini-batches"},

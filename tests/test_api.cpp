@@ -1,8 +1,12 @@
 // The library API (model.h, pde.h): errors at the boundary say what to fix; a saved model reopens to the same
-// network and resumes bit-identically; the callback sees each logged step and the diagnostics of measurement steps.
+// network and resumes bit-identically; the callback sees each logged step and the diagnostics of measurement steps;
+// loss_and_gradient matches central differences; parameters go out and in by name; train.threads is honoured.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
+#include <filesystem>
+#include <memory>
 
 #include "builtin_problems.h"
 #include "config.h"
@@ -131,7 +135,7 @@ TEST_CASE("save and open: same network, and training resumes bit-identically") {
 
 TEST_CASE("the callback sees logged steps, diagnostics on measurement steps, and can stop training") {
   Json cfg = SMALL;
-  cfg["diagnostics"] = {{"every", 2}, {"snr_batches", 4}};
+  cfg["diagnostics"] = {{"enabled", true}, {"every", 2}, {"snr_batches", 4}};
   Model<> m(small_poisson().info(), cfg);
   std::vector<long> logged, measured;
   const TrainResult r = m.train([&](const LoggedStep& s) {
@@ -183,4 +187,159 @@ TEST_CASE("every preset of every built-in problem validates and builds its netwo
       ++checked;
     }
   CHECK(checked >= 8);
+}
+
+TEST_CASE("diagnostics: off in the library unless the configuration turns them on, on in the driver's defaults") {
+  Model<> plain(small_poisson().info(), SMALL);
+  CHECK(plain.config().at("diagnostics").at("enabled") == false);
+  for (int i = 0; i < 3; ++i) CHECK(!plain.step().diagnostics);  // the paper's cadence would measure step 0
+  Json on = SMALL;
+  on["diagnostics"] = {{"enabled", true}, {"snr_batches", 4}};
+  Model<> measured(small_poisson().info(), on);
+  CHECK(measured.step().diagnostics);
+  CHECK(resolve_config(small_poisson().info(), "", nullptr, {}).at("diagnostics").at("enabled") == true);
+}
+
+TEST_CASE("train.threads: set for each call that computes, the caller's thread count restored after") {
+  auto seen = std::make_shared<int>(0);  // OpenMP's thread count where the residual runs
+  ProblemSpec s = small_poisson();
+  s = ProblemSpec();
+  s.name = "api_threads";
+  s.inputs = {"x", "y"};
+  s.outputs = {"u"};
+  s.laplacian_inputs = {"x", "y"};
+  s.domain = Box{{0, 0}, {1, 1}};
+  TermSpec r("residual", {"lap"}, true);
+  r.count = 16;
+  s.add_term(r, [seen](auto u, auto&, const auto&) {
+    *seen = omp_get_max_threads();
+    return u.d("lap") + 1.0;
+  });
+  const int caller = omp_get_max_threads();
+  omp_set_num_threads(3);
+  Json one = SMALL;
+  one["train"]["threads"] = 1;
+  Model<> m(s.info(), one);
+  m.step();
+  CHECK(*seen == 1);
+  CHECK(omp_get_max_threads() == 3);
+  *seen = 0;
+  m.loss_and_gradient();
+  CHECK(*seen == 1);
+  *seen = 0;
+  m.train();
+  CHECK(*seen == 1);
+  CHECK(omp_get_max_threads() == 3);
+  Model<> all(s.info(), SMALL);  // 0: OpenMP's setting as the caller left it
+  all.step();
+  CHECK(*seen == 3);
+  omp_set_num_threads(caller);
+}
+
+TEST_CASE("loss_and_gradient: the next step's loss, per-term MSEs, and a gradient that matches central differences") {
+  Json cfg = SMALL;
+  cfg["train"]["seed"] = 3;
+  Model<> m(small_poisson().info(), cfg);
+  m.step();  // off the initial weights
+  const NamedArrays before = m.parameters();
+  const LossAndGradient g = m.loss_and_gradient();
+  CHECK(m.steps_done() == 1);
+  CHECK(m.parameters() == before);  // nothing updated
+  CHECK(g.terms == std::vector<std::string>{"residual"});
+  REQUIRE(g.term_mse.size() == 1);
+  CHECK(g.term_mse[0] == doctest::Approx(g.loss).epsilon(1e-14));  // one term of weight 1, no RBA
+  REQUIRE(g.gradient.size() == before.size());
+  CHECK(m.step().loss == g.loss);
+  m.set_parameters(before);
+  // Central differences in float64 on one entry of every tensor: step h = 1e-5 leaves a truncation error of
+  // order h^2 |d3L| ~ 1e-10 and a rounding error of order eps |L| / h ~ 1e-11; tolerance 1e-6 relative to the
+  // largest gradient entry of the tensor.
+  const double h = 1e-5, tol = 1e-6;
+  double used = 0;
+  for (std::size_t t = 0; t < before.size(); ++t) {
+    CAPTURE(before[t].first);
+    CHECK(g.gradient[t].first == before[t].first);
+    CHECK(g.gradient[t].second.shape == before[t].second.shape);
+    const std::size_t k = before[t].second.data.size() / 2;
+    auto loss_at = [&](double dx) {
+      NamedArrays p = before;
+      p[t].second.data[k] += dx;
+      m.set_parameters(p);
+      return m.loss_and_gradient().loss;
+    };
+    const double fd = (loss_at(h) - loss_at(-h)) / (2 * h);
+    double scale = 0;
+    for (double v : g.gradient[t].second.data) scale = std::max(scale, std::abs(v));
+    const double err = std::abs(fd - g.gradient[t].second.data[k]) / std::max(scale, 1e-12);
+    used = std::max(used, err / tol);
+    CHECK(err <= tol);
+  }
+  MESSAGE("loss_and_gradient vs central differences: " << used * 100 << "% of the tolerance used");
+}
+
+TEST_CASE("parameters by name: PyTorch's nn.Linear layout, set_parameters and .npz round trips, net.init_from") {
+  TempDir dir("api-params");
+  Model<> a(small_poisson().info(), SMALL);  // depth 2, width 8, inputs x, y
+  const NamedArrays p = a.parameters();
+  std::vector<std::string> names;
+  for (const auto& [n, arr] : p) names.push_back(n);
+  CHECK(names == std::vector<std::string>{"layer0.W", "layer0.b", "layer1.W", "layer1.b", "layer2.W", "layer2.b"});
+  CHECK(p[0].second.shape == std::vector<std::size_t>{8, 2});  // out x in
+  CHECK(p[1].second.shape == std::vector<std::size_t>{8});
+  CHECK(p[4].second.shape == std::vector<std::size_t>{1, 8});
+  // Row-major out x in: entry (o, i) of layer0.W is the weight from input i to unit o.
+  CHECK(p[0].second.data[1 * 2 + 0] == a.net().params().value(0)(1, 0));
+
+  Json other_seed = SMALL;
+  other_seed["train"]["seed"] = 9;
+  Model<> b(small_poisson().info(), other_seed);
+  const RowMat<double> pts = RowMat<double>::Constant(2, 2, 0.3);
+  CHECK(a.evaluate(pts, {"u"}) != b.evaluate(pts, {"u"}));
+  b.set_parameters(p);
+  CHECK(a.evaluate(pts, {"u", "u_xx"}) == b.evaluate(pts, {"u", "u_xx"}));
+
+  a.save_parameters(dir.file("w.npz"));
+  const NamedArrays read = read_npz(dir.file("w.npz"));
+  REQUIRE(read.size() == p.size());
+  for (std::size_t t = 0; t < p.size(); ++t) {
+    CHECK(read[t].first == p[t].first);
+    CHECK(read[t].second.shape == p[t].second.shape);
+    CHECK(read[t].second.data == p[t].second.data);
+  }
+  Json from = other_seed;
+  from["net"]["init_from"] = dir.file("w.npz");
+  Model<> c(small_poisson().info(), from);
+  CHECK(c.evaluate(pts, {"u", "u_xx"}) == a.evaluate(pts, {"u", "u_xx"}));
+  Model<float> f(small_poisson().info(), from);  // into float32, rounded once
+  CHECK(f.parameters()[0].second.data[0] == static_cast<double>(static_cast<float>(p[0].second.data[0])));
+  c.step();
+  c.save(dir.file("c.ckpt"));  // reopened from the checkpoint's weights, without the file
+  std::filesystem::remove(dir.file("w.npz"));
+  CHECK(Model<>::open(small_poisson().info(), dir.file("c.ckpt")).evaluate(pts, {"u"}) == c.evaluate(pts, {"u"}));
+
+  // Bad sets: one line naming the tensor (and both shapes), nothing changed.
+  const RowMat<double> kept = b.evaluate(pts, {"u"});
+  NamedArrays missing = p, extra = p, shaped = p, twice = p, nan = p;
+  missing.pop_back();
+  extra.emplace_back("layer9.W", NpyArray{{1, 1}, {0.0}});
+  shaped[2].second.shape = {4, 16};
+  twice.push_back(p[0]);
+  nan[3].second.data[0] = std::nan("");
+  CHECK(error_of([&] { b.set_parameters(missing); }) == "set_parameters: tensor 'layer2.b' is missing (shape [1])");
+  CHECK(error_of([&] { b.set_parameters(extra); }).find("unknown tensor 'layer9.W'; this network's parameters are layer0.W, layer0.b") != std::string::npos);
+  CHECK(error_of([&] { b.set_parameters(shaped); }) == "set_parameters: tensor 'layer1.W' has shape [4, 16]; this network's is [8, 8]");
+  CHECK(error_of([&] { b.set_parameters(twice); }) == "set_parameters: tensor 'layer0.W' appears twice");
+  CHECK(error_of([&] { b.set_parameters(nan); }) == "set_parameters: tensor 'layer1.b' holds a NaN or Inf");
+  CHECK(b.evaluate(pts, {"u"}) == kept);
+  // Weights of a network with another input count: the first layer names both shapes.
+  ProblemSpec three = small_poisson();
+  three.inputs = {"x", "y", "z"};
+  three.laplacian_inputs = {"x", "y", "z"};
+  three.domain = Box{{0, 0, 0}, {1, 1, 1}};
+  three.set_hard_bc([](auto x) { return x.col(0) * (1.0 - x.col(0)); });
+  b.save_parameters(dir.file("b.npz"));
+  Json wrong = SMALL;
+  wrong["net"]["init_from"] = dir.file("b.npz");
+  CHECK(error_of([&] { Model<>(three.info(), wrong); }) ==
+        "net.init_from '" + dir.file("b.npz") + "': tensor 'layer0.W' has shape [8, 2]; this network's is [8, 3]");
 }

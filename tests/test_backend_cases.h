@@ -34,7 +34,7 @@ inline Json small_config(Json extra) {
   Json c = {{"net", {{"depth", 2}, {"width", 16}}},
             {"points", {{"collocation", 300}, {"boundary", 40}, {"initial", 40}}},
             {"train", {{"iters", 1000}, {"eval_every", 0}}},
-            {"diagnostics", {{"every", 5}, {"snr_batches", 10}}}};
+            {"diagnostics", {{"enabled", true}, {"every", 5}, {"snr_batches", 10}}}};
   c.merge_patch(extra);
   return c;
 }

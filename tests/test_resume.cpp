@@ -128,7 +128,7 @@ Json measured_config(bool per_sample, long lbfgs_from, long collocation = 256) {
               {"points", {{"collocation", collocation}, {"boundary", 16}}},
               {"loss", {{"rba", {{"enabled", true}}}}},
               {"optim", {{"lbfgs_from", lbfgs_from}}},
-              {"diagnostics", {{"snr_batches", 16}, {"per_sample", per_sample}}},
+              {"diagnostics", {{"enabled", true}, {"snr_batches", 16}, {"per_sample", per_sample}}},
               {"train", {{"seed", 5}}}};
 }
 

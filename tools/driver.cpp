@@ -1,4 +1,4 @@
-// The jetpinn driver: list, train, eval, reference, report, demo. driver_main() is the whole command line, so a program
+// The jetpinn driver: list, train, eval, export, reference, report, demo. driver_main() is the whole command line, so a program
 // that registers its own problems (see tests/examples/poisson.cpp) gets the same driver in one line.
 // Errors: one line on stderr naming the problem, exit status 1; bad command-line usage exits 2 (CLI11). The line
 // carries no source location unless --debug or JETPINN_DEBUG=1 asks for it.
@@ -78,6 +78,13 @@ int jetpinn::driver_main(int argc, char** argv) {
   eval_cmd->add_option("--derivs", ev.derivs, "quantities, e.g. u,u_x,u_xx (default: the outputs)");
   eval_cmd->add_option("--out", ev.out, "output CSV (default: standard output)");
 
+  jetpinn::ExportArgs ex;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "write a trained run's weights to an .npz by name (layer0.W out x in, layer0.b, ...: PyTorch's "
+                "nn.Linear layout); --set net.init_from=FILE.npz starts a run from them");
+  export_cmd->add_option("--run", ex.run, "run folder")->required();
+  export_cmd->add_option("--out", ex.out, "output .npz")->required();
+
   jetpinn::ReferenceArgs rf;
   CLI::App* ref_cmd = app.add_subcommand(
       "reference",
@@ -117,6 +124,7 @@ int jetpinn::driver_main(int argc, char** argv) {
       return jetpinn::run_train(tr);
     }
     if (*eval_cmd) return jetpinn::run_eval(ev);
+    if (*export_cmd) return jetpinn::run_export(ex);
     if (*ref_cmd) return jetpinn::run_reference(rf);
     if (*report_cmd) return jetpinn::run_report(rp);
     if (*demo_cmd) {

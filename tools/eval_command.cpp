@@ -21,25 +21,36 @@ namespace {
 template <class T>
 RowMat<double> evaluate_run(const ProblemInfo& info, const Json& cfg, const Checkpoint& ck, const RowMat<double>& pts,
                             const std::vector<std::string>& names) {
-  Model<T> model(info, cfg);
-  model.restore(ck);
-  return model.evaluate(pts, names);
+  return Model<T>::open(info, cfg, ck).evaluate(pts, names);
+}
+
+// A run folder's problem, checked configuration and checkpoint.
+struct RunFolder {
+  const ProblemInfo* info = nullptr;
+  Json cfg;
+  Checkpoint ck;
+  bool f32() const { return cfg.at("train").at("precision") == "f32"; }
+};
+RunFolder read_run(const std::string& dir) {
+  const Json cfg = load_json_file(dir + "/config.json");
+  JETPINN_CHECK(cfg.contains("problem") && cfg["problem"].is_string(), dir << "/config.json names no problem");
+  RunFolder r;
+  r.info = &find_problem(cfg["problem"]);
+  r.cfg = resolve_config(*r.info, "", &cfg, {});
+  r.ck = Checkpoint::read(dir + "/checkpoint", r.info->name);
+  return r;
 }
 
 }  // namespace
 
 int run_eval(const EvalArgs& a) {
-  const Json cfg = load_json_file(a.run + "/config.json");
-  JETPINN_CHECK(cfg.contains("problem") && cfg["problem"].is_string(), a.run << "/config.json names no problem");
-  const ProblemInfo& info = find_problem(cfg["problem"]);
-  const Json checked = resolve_config(info, "", &cfg, {});
-  const Checkpoint ck = Checkpoint::read(a.run + "/checkpoint", info.name);
+  const RunFolder run = read_run(a.run);
+  const ProblemInfo& info = *run.info;
   std::vector<std::string> names = a.derivs.empty() ? info.outputs : split_fields(a.derivs, ',');
   for (const auto& n : names) parse_quantity(info, n);  // unknown names fail before any work
   const RowMat<double> pts = read_points_csv(a.points, info.inputs);
-  const RowMat<double> q = checked.at("train").at("precision") == "f32"
-                               ? evaluate_run<float>(info, checked, ck, pts, names)
-                               : evaluate_run<double>(info, checked, ck, pts, names);
+  const RowMat<double> q = run.f32() ? evaluate_run<float>(info, run.cfg, run.ck, pts, names)
+                                     : evaluate_run<double>(info, run.cfg, run.ck, pts, names);
   std::ostringstream os;
   os.precision(17);
   for (std::size_t i = 0; i < info.inputs.size(); ++i) os << (i ? "," : "") << info.inputs[i];
@@ -58,6 +69,15 @@ int run_eval(const EvalArgs& a) {
     out << os.str();
     JETPINN_CHECK(out.good(), "writing '" << a.out << "' failed");
   }
+  return 0;
+}
+
+int run_export(const ExportArgs& a) {
+  JETPINN_CHECK(std::filesystem::path(a.out).extension() == ".npz", "--out: name an .npz file, got '" << a.out << "'");
+  const RunFolder run = read_run(a.run);
+  if (run.f32()) Model<float>::open(*run.info, run.cfg, run.ck).save_parameters(a.out);
+  else Model<double>::open(*run.info, run.cfg, run.ck).save_parameters(a.out);
+  std::cout << "wrote " << a.out << " (the weights of " << a.run << " by name: layer0.W out x in, layer0.b, ...)\n";
   return 0;
 }
 

@@ -2,7 +2,11 @@
 // of the library (the driver keeps its own loop for run folders, signals and NaN rollback, over trainer()).
 #include "model.h"
 
+#include <omp.h>
+
 #include <chrono>
+#include <cmath>
+#include <sstream>
 
 #include "config.h"
 #include "run_setup.h"
@@ -53,6 +57,73 @@ template <class T>
 constexpr const char* precision_of() { return sizeof(T) == 4 ? "f32" : "f64"; }
 template <class T>
 constexpr const char* type_of() { return sizeof(T) == 4 ? "float" : "double"; }
+
+// train.threads for the duration of one call: OpenMP's thread count set when > 0, the caller's restored after.
+class ThreadScope {
+ public:
+  explicit ThreadScope(const Json& cfg) : m_threads(cfg.at("train").at("threads")), m_previous(omp_get_max_threads()) {
+    if (m_threads > 0) omp_set_num_threads(m_threads);
+  }
+  ~ThreadScope() {
+    if (m_threads > 0) omp_set_num_threads(m_previous);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int m_threads, m_previous;
+};
+
+// A parameter's shape as PyTorch's nn.Linear holds it: a weight out x in, a bias a vector of out.
+std::vector<std::size_t> torch_shape(const ParamInfo& p) {
+  if (p.is_bias) return {static_cast<std::size_t>(p.size())};
+  return {static_cast<std::size_t>(p.rows), static_cast<std::size_t>(p.cols)};
+}
+std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::ostringstream os;
+  os << "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << "]";
+  return os.str();
+}
+
+// `data` (the store's values or gradients) as named arrays, in the store's order.
+template <class T>
+NamedArrays named_arrays(const ParamStore<T>& store, const T* data) {
+  NamedArrays out;
+  for (const ParamInfo& p : store.infos())
+    out.emplace_back(p.name, NpyArray{torch_shape(p), std::vector<double>(data + p.offset, data + p.offset + p.size())});
+  return out;
+}
+
+// Writes every parameter of `store` from `arrays` after checking all of them (names, shapes, finite values), so
+// a bad set changes nothing. `where` starts each error line.
+template <class T>
+void write_parameters(ParamStore<T>& store, const NamedArrays& arrays, const std::string& where) {
+  std::string names;
+  for (const ParamInfo& p : store.infos()) names += (names.empty() ? "" : ", ") + p.name;
+  std::vector<const NpyArray*> found(store.infos().size(), nullptr);
+  for (const auto& [name, a] : arrays) {
+    std::size_t i = 0;
+    while (i < found.size() && store.info(static_cast<int>(i)).name != name) ++i;
+    JETPINN_CHECK(i < found.size(), where << ": unknown tensor '" << name << "'; this network's parameters are " << names);
+    JETPINN_CHECK(!found[i], where << ": tensor '" << name << "' appears twice");
+    const std::vector<std::size_t> want = torch_shape(store.info(static_cast<int>(i)));
+    JETPINN_CHECK(a.shape == want, where << ": tensor '" << name << "' has shape " << shape_text(a.shape)
+                                         << "; this network's is " << shape_text(want));
+    JETPINN_CHECK(a.data.size() == npy_element_count(a.shape),
+                  where << ": tensor '" << name << "' holds " << a.data.size() << " values for shape " << shape_text(a.shape));
+    for (double v : a.data) JETPINN_CHECK(std::isfinite(v), where << ": tensor '" << name << "' holds a NaN or Inf");
+    found[i] = &a;
+  }
+  for (std::size_t i = 0; i < found.size(); ++i)
+    JETPINN_CHECK(found[i], where << ": tensor '" << store.info(static_cast<int>(i)).name << "' is missing (shape "
+                                  << shape_text(torch_shape(store.info(static_cast<int>(i)))) << ")");
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    const ParamInfo& p = store.info(static_cast<int>(i));
+    for (Index k = 0; k < p.size(); ++k) store.values()[p.offset + k] = static_cast<T>(found[i]->data[static_cast<std::size_t>(k)]);
+  }
+}
 }  // namespace
 
 template <class T>
@@ -63,6 +134,9 @@ Model<T>::Model(ProblemInfo problem, const Json& config, const std::string& pres
   Json patch = config;
   if (!patch.contains("train") || !patch["train"].is_object() || !patch["train"].contains("precision"))
     patch["train"]["precision"] = precision_of<T>();
+  // The library measures no diagnostics unless asked (the driver's resolved configuration always says).
+  if (!patch.contains("diagnostics") || !patch["diagnostics"].is_object() || !patch["diagnostics"].contains("enabled"))
+    patch["diagnostics"]["enabled"] = false;
   m_cfg = resolve_config(m_info, preset, &patch, {});
   JETPINN_CHECK(m_cfg.at("train").at("precision") == precision_of<T>(),
                 "train.precision is " << m_cfg.at("train").at("precision") << " but this is a Model<" << type_of<T>()
@@ -73,6 +147,15 @@ Model<T>::Model(ProblemInfo problem, const Json& config, const std::string& pres
   m_problem = make_problem<T>(m_info, m_cfg);
   m_net = std::make_unique<Mlp<T>>(network_config(m_info, m_cfg), seed);
   m_problem->configure_network(*m_net, m_cfg);
+  if (const std::string from = m_cfg.at("net").at("init_from"); !from.empty()) {
+    NamedArrays weights;
+    try {
+      weights = read_npz(from);
+    } catch (const Error& e) {
+      throw Error(std::string("net.init_from: ") + e.what(), e.file(), e.line());
+    }
+    write_parameters(m_net->params(), weights, "net.init_from '" + from + "'");
+  }
   std::vector<Term<T>> terms = m_problem->terms(m_cfg);
   const Json& weights = m_cfg.at("loss").at("weights");
   for (auto& t : terms)
@@ -93,7 +176,14 @@ Model<T> Model<T>::open(ProblemInfo problem, const std::string& path) {
   const Checkpoint c = Checkpoint::read(path, problem.name);
   JETPINN_CHECK(c.has("config"), "checkpoint '" << path << "' carries no configuration (it was not written by "
                                                 "Model::save); build the Model from its config.json, then restore()");
-  Model m(std::move(problem), Json::parse(c.get_string("config")));
+  return open(std::move(problem), Json::parse(c.get_string("config")), c);
+}
+
+template <class T>
+Model<T> Model<T>::open(ProblemInfo problem, const Json& config, const Checkpoint& c) {
+  Json cfg = config;
+  if (cfg.contains("net") && cfg["net"].is_object() && cfg["net"].contains("init_from")) cfg["net"]["init_from"] = "";
+  Model m(std::move(problem), cfg);
   m.restore(c);
   return m;
 }
@@ -124,6 +214,7 @@ LoggedStep Model<T>::logged(const StepStats& s, double seconds) const {
 
 template <class T>
 LoggedStep Model<T>::step() {
+  const ThreadScope threads(m_cfg);
   const StepStats s = m_trainer->step();
   JETPINN_CHECK(s.bad.empty(), "training stopped at step " << s.step << ": " << s.bad
                                                            << "; nothing was updated: lower optim.lr, or load() the last save()");
@@ -137,6 +228,7 @@ TrainResult Model<T>::train(const StepCallback& callback) {
   const double max_seconds = tr.at("max_seconds");
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  const ThreadScope threads(m_cfg);
   TrainResult r;
   while (steps_done() < iters) {
     const StepStats s = m_trainer->step();
@@ -171,12 +263,50 @@ RowMat<double> Model<T>::evaluate(const RowMat<double>& points, const std::vecto
                                          << m_info.inputs.size() << " inputs, pass one column per input (" << inputs << ")");
   JETPINN_CHECK(!quantities.empty(), "evaluate: name at least one quantity, e.g. " << m_info.outputs[0] << " or "
                                                                                  << m_info.outputs[0] << "_" << m_info.inputs[0]);
+  const ThreadScope threads(m_cfg);
   m_trainer->sync_host();
   try {
     return evaluate_quantities(m_info, *m_problem, *m_net, points, quantities);
   } catch (const Error& e) {
     throw Error(std::string("evaluate: ") + e.what(), e.file(), e.line());
   }
+}
+
+template <class T>
+LossAndGradient Model<T>::loss_and_gradient() {
+  const ThreadScope threads(m_cfg);
+  LossAndGradient r;
+  r.loss = m_trainer->loss_and_gradient();
+  for (const auto& t : m_trainer->terms()) r.terms.push_back(t.name);
+  r.term_mse = m_trainer->term_mse();
+  r.gradient = named_arrays(m_net->params(), std::as_const(*m_net).params().grads());
+  return r;
+}
+
+template <class T>
+NamedArrays Model<T>::parameters() const {
+  m_trainer->sync_host();
+  return named_arrays(m_net->params(), std::as_const(*m_net).params().values());
+}
+
+template <class T>
+void Model<T>::set_parameters(const NamedArrays& params) {
+  m_trainer->sync_host();
+  write_parameters(m_net->params(), params, "set_parameters");
+  m_trainer->params_changed();
+}
+
+template <class T>
+void Model<T>::save_parameters(const std::string& npz) const {
+  write_npz(npz, parameters());
+}
+
+template <class T>
+void Model<T>::load_parameters(const std::string& npz) {
+  const NamedArrays arrays = read_npz(npz);
+  m_trainer->sync_host();
+  write_parameters(m_net->params(), arrays, "load_parameters '" + npz + "'");
+  m_trainer->params_changed();
 }
 
 template <class T>
@@ -189,6 +319,7 @@ const Reference& Model<T>::reference() const {
 
 template <class T>
 double Model<T>::relative_l2(RowMat<double>* prediction) const {
+  const ThreadScope threads(m_cfg);
   m_trainer->sync_host();
   return jetpinn::relative_l2(m_info, *m_problem, *m_net, reference(), prediction);
 }

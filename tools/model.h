@@ -3,9 +3,14 @@
 //   m.train([](const LoggedStep& s) { ...; return true; });   // false stops early
 //   RowMat<double> v = m.evaluate(points, {"u", "u_x", "u_lap"});
 //   m.save("run.ckpt");  ...  Model<>::open(spec.info(), "run.ckpt");
+//   m.save_parameters("w.npz");  ...  m.load_parameters("w.npz");   // PyTorch's nn.Linear names and layout
 // The configuration is a JSON patch over the defaults (keys as in `jetpinn list`), checked like the driver's
 // --config: net.* builds the network, optim.* picks Adam and the step at which L-BFGS takes over, loss.rba.*,
-// points.*, train.* (iters, log_every, eval_every, seed, max_seconds), diagnostics.* (SNR cadence, phases).
+// points.*, train.* (iters, log_every, eval_every, seed, max_seconds, threads), diagnostics.* (SNR cadence,
+// phases). Two defaults differ from the driver's: diagnostics.enabled is false unless the configuration sets it
+// (a plain step() loop takes no measurement steps), and train.precision follows T.
+// train.threads > 0 sets OpenMP's thread count for the duration of each call that computes (train, step,
+// evaluate, loss_and_gradient, relative_l2) and restores the caller's afterwards; 0 leaves it as it is.
 // T is double (default) or float, matching train.precision. The `jetpinn train` driver runs on this class.
 #pragma once
 #include <limits>
@@ -14,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "npy.h"
 #include "problem.h"
 #include "train.h"
 
@@ -44,6 +50,14 @@ struct LoggedStep {
 };
 using StepCallback = std::function<bool(const LoggedStep&)>;  // return false to stop training
 
+// The objective at the current parameters and its gradient (Model::loss_and_gradient).
+struct LossAndGradient {
+  double loss = 0;                // sum of weighted term losses, RBA multipliers as they stand (not updated)
+  std::vector<std::string> terms; // loss term names
+  std::vector<double> term_mse;   // mean(r^2) per term, unweighted, without RBA
+  NamedArrays gradient;           // d loss / d parameter, named and shaped as Model::parameters()
+};
+
 struct TrainResult {
   long steps = 0;
   double seconds = 0, loss = 0;
@@ -67,11 +81,20 @@ class Model {
   explicit Model(const std::string& problem, const Json& config = Json::object(), const std::string& preset = "");
   // A model saved with save(), for the same problem; the checkpoint carries its configuration.
   static Model open(ProblemInfo problem, const std::string& path);
+  // A model of `config` restored from `c` (a run folder's config.json and checkpoint); net.init_from is not read,
+  // the weights are the checkpoint's.
+  static Model open(ProblemInfo problem, const Json& config, const Checkpoint& c);
 
   // Steps up to train.iters (or until train.max_seconds); `callback` sees every train.log_every-th step, every
   // evaluation step and every diagnostics measurement. A NaN/Inf step throws (nothing is updated).
   TrainResult train(const StepCallback& callback = {});
-  LoggedStep step();  // one step, logged or not
+  // One optimizer step (Adam, or the quasi-Newton method from optim.lbfgs_from on), RBA multipliers updated and
+  // the PDE term's points redrawn at their cadence; returns the loss before the update and the per-term MSEs
+  // (diagnostics on measurement steps). Does not look at train.iters or train.max_seconds. A NaN/Inf throws.
+  LoggedStep step();
+  // The loss and its gradient at the current parameters, nothing updated (no step counted, multipliers kept):
+  // for an optimizer of your own (change the weights with set_parameters) or to check a step.
+  LossAndGradient loss_and_gradient();
   void set_lr(double lr);  // a new base learning rate for Adam's schedule
   long steps_done() const { return m_trainer->steps_done(); }
 
@@ -82,6 +105,15 @@ class Model {
   const Reference& reference() const;  // computed once (throws when the problem has none)
   // ||pred - ref|| / ||ref|| on the reference grid; `prediction` receives the prediction.
   double relative_l2(RowMat<double>* prediction = nullptr) const;
+
+  // The network's parameters by name, in PyTorch's nn.Linear layout: "layer<l>.W" (out x in) and "layer<l>.b"
+  // (out) for l = 0..depth (the last is the output layer); a modified MLP adds "encoder_u.W/b", "encoder_v.W/b".
+  NamedArrays parameters() const;
+  // Replaces every parameter; each name of parameters() exactly once with its shape. A missing, extra or
+  // mis-shaped tensor throws naming it (and both shapes) with nothing changed. The optimizer state is kept.
+  void set_parameters(const NamedArrays& params);
+  void save_parameters(const std::string& npz) const;  // parameters() as an .npz (np.load / torch)
+  void load_parameters(const std::string& npz);        // set_parameters() from an .npz (net.init_from does this)
 
   void save(const std::string& path) const;  // checkpoint() and the configuration (for open())
   void load(const std::string& path);        // restore a save() of this problem and precision

@@ -99,10 +99,14 @@ void drop_end_of_run_extras(const std::string& path, long step, long log_every, 
 template <class T>
 int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir, const Checkpoint* resume, bool quiet) {
   // The library's Model builds the network, the terms and the trainer; this loop adds the run folder around it.
-  Model<T> model(info, cfg);
+  Model<T> model = resume ? Model<T>::open(info, cfg, *resume) : Model<T>(info, cfg);
+  // The run folder once the model is built: a bad weight file (net.init_from) or problem leaves nothing behind.
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  JETPINN_CHECK(!ec && fs::is_directory(dir), "cannot create the run folder " << dir << ": " << ec.message());
+  write_text_atomic(dir + "/config.json", cfg.dump(2) + "\n");
   Trainer<T>& trainer = model.trainer();
   if (resume) {
-    model.restore(*resume);
     remove_stale_temporaries(dir);
     remove_stale_temporaries(dir + "/snapshots");
     truncate_metrics(dir + "/metrics.jsonl", trainer.steps_done());
@@ -291,10 +295,6 @@ int run_train(const TrainArgs& a) {
   if (a.dry_run)  // after every check the run makes, before the run folder
     return run_dry(find_problem(cfg.at("problem")), cfg, resume ? ck.get<std::int64_t>("step").at(0) : 0, std::cout);
 
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  JETPINN_CHECK(!ec && fs::is_directory(dir), "cannot create the run folder " << dir << ": " << ec.message());
-  write_text_atomic(dir + "/config.json", cfg.dump(2) + "\n");
   const ProblemInfo& info = find_problem(cfg.at("problem"));
   if (cfg.at("train").at("precision") == "f32") return train_typed<float>(info, cfg, dir, resume, a.quiet);
   return train_typed<double>(info, cfg, dir, resume, a.quiet);

@@ -17,8 +17,6 @@
 
 namespace jetpinn {
 
-using NamedArrays = std::vector<std::pair<std::string, NpyArray>>;
-
 std::filesystem::path reference_cache_dir();
 
 // "NAME-p1=V1-p2=V2..." with values printed exactly (%.17g) and characters outside [A-Za-z0-9._=+-] replaced by

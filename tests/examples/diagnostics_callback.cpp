@@ -11,7 +11,7 @@
 using namespace jetpinn;
 
 int main() {
-  Model<> model("helmholtz", {{"train", {{"iters", 400}, {"eval_every", 200}}}, {"diagnostics", {{"every", 20}}}},
+  Model<> model("helmholtz", {{"train", {{"iters", 400}, {"eval_every", 200}}}, {"diagnostics", {{"enabled", true}, {"every", 20}}}},
                 "quick");
   std::vector<long> steps;
   std::vector<double> snrs;
