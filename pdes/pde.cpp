@@ -93,11 +93,17 @@ std::function<Reference(const Json&)> exact_reference(const ProblemSpec& s, std:
 ProblemInfo ProblemSpec::info() const {
   const std::size_t d = inputs.size();
   JETPINN_CHECK(d > 0 && !outputs.empty(), "problem '" << name << "' needs inputs and outputs (ProblemSpec::inputs, outputs)");
-  JETPINN_CHECK(domain.lo.size() == d && domain.hi.size() == d,
+  const bool has_domain = !domain.lo.empty() || !domain.hi.empty();  // optional when every term has its points
+  JETPINN_CHECK(!has_domain || (domain.lo.size() == d && domain.hi.size() == d),
                 "problem '" << name << "': the domain needs lo and hi for each of the " << d << " inputs");
+  JETPINN_CHECK(has_domain || !m_exact, "problem '" << name << "': set_exact() builds its grid over the domain; set "
+                                                       "ProblemSpec::domain (lo and hi for each of the " << d << " inputs)");
   JETPINN_CHECK(!m_terms.empty(), "problem '" << name << "' has no loss terms; add one with add_term()");
   for (const TermSpec& t : m_terms) {
     JETPINN_CHECK(!t.name.empty(), "problem '" << name << "': every term needs a name");
+    JETPINN_CHECK(has_domain || t.points.rows() > 0 || t.sampler || !t.box.lo.empty(),
+                  "problem '" << name << "': term '" << t.name << "' draws its points over the domain, which is not set; "
+                              "set ProblemSpec::domain, or the term's box, sampler or points");
     JETPINN_CHECK(t.points.rows() == 0 || t.points.cols() == static_cast<Index>(d),
                   "term '" << t.name << "': its fixed points have " << t.points.cols() << " columns; the problem has "
                            << d << " inputs");

@@ -58,7 +58,7 @@ class ProblemSpec {
   std::string name = "user", description;
   std::vector<std::string> inputs, outputs;
   std::vector<std::string> laplacian_inputs;  // inputs a "lap" stream sums over (e.g. x, y but not t)
-  Box domain;                                 // lo, hi per input
+  Box domain;  // lo, hi per input; may stay empty when every term has its points, sampler or box
   Json defaults = Json::object();  // this problem's changes to the common defaults, e.g. {"net": {"width": 32}}
   std::function<Reference(const Json& cfg)> reference;  // optional: the solution Model::relative_l2 compares with
 

@@ -343,3 +343,35 @@ TEST_CASE("parameters by name: PyTorch's nn.Linear layout, set_parameters and .n
   CHECK(error_of([&] { Model<>(three.info(), wrong); }) ==
         "net.init_from '" + dir.file("b.npz") + "': tensor 'layer0.W' has shape [8, 2]; this network's is [8, 3]");
 }
+
+TEST_CASE("a domain is optional when every term has its points; a term drawing over it needs one") {
+  ProblemSpec s = small_poisson();
+  s = ProblemSpec();
+  s.name = "api_no_domain";
+  s.inputs = {"x", "y"};
+  s.outputs = {"u"};
+  s.laplacian_inputs = {"x", "y"};
+  TermSpec fixed("residual", {"lap"}, true);
+  fixed.points = RowMat<double>::Constant(16, 2, 0.25);
+  for (Index i = 0; i < 16; ++i) fixed.points(i, 0) = 0.05 * static_cast<double>(i);
+  s.add_term(fixed, [](auto u, auto&, const auto&) { return u.d("lap") + 1.0; });
+  TermSpec sampled("bc", {});
+  sampled.count = 8;
+  sampled.sampler = [](Index n, Rng&) { return RowMat<double>::Zero(n, 2); };
+  s.add_term(sampled, [](auto u, auto&, const auto&) { return u; });
+  Json cfg = SMALL;
+  cfg["diagnostics"] = {{"enabled", true}, {"every", 1}, {"snr_batches", 4}};  // homogeneity over the points' box
+  Model<> m(s.info(), cfg);
+  const LoggedStep st = m.step();
+  CHECK(std::isfinite(st.loss));
+  CHECK(st.diagnostics);
+  TermSpec drawn("extra", {});
+  drawn.count = 4;
+  s.add_term(drawn, [](auto u, auto&, const auto&) { return u; });
+  CHECK(error_of([&] { s.info(); }) == "problem 'api_no_domain': term 'extra' draws its points over the domain, which "
+                                        "is not set; set ProblemSpec::domain, or the term's box, sampler or points");
+  ProblemSpec exact = small_poisson();
+  exact.domain = Box();
+  exact.set_exact([](double, double) { return 0.0; });
+  CHECK(error_of([&] { exact.info(); }).find("set_exact() builds its grid over the domain") != std::string::npos);
+}
