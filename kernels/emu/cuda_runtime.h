@@ -39,7 +39,8 @@ struct ThreadCoords {
   uint3 thread_idx{0, 0, 0}, block_idx{0, 0, 0};
   dim3 block_dim{}, grid_dim{};
 };
-extern thread_local ThreadCoords t_coords;
+// constinit: threadIdx and friends read as a plain thread-pointer load, with no TLS wrapper call.
+extern constinit thread_local ThreadCoords t_coords;
 // Dynamic shared memory of the running launch (its size is the launch's byte count).
 unsigned char* dynamic_shared();
 }  // namespace jetpinn::emu

@@ -104,7 +104,10 @@ std::size_t extent() { return round_up(g_top, HUGE_PAGE); }
 
 }  // namespace
 
-bool in_device_range(const void* p) { return inside(p); }
+DeviceRange reserved_device_range() {
+  if (!g_reserve_tried) reserve();
+  return DeviceRange{g_base, g_base ? g_reserved : 0};
+}
 
 bool device_memory_protected() {
   if (!g_reserve_tried) reserve();

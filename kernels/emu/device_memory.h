@@ -25,7 +25,5 @@ class DeviceWork {
 // Whether host code touching device memory faults (false only if the range could not be reserved: then
 // allocations come from the heap).
 bool device_memory_protected();
-// Whether p lies in the reserved range (device memory, live or not).
-bool in_device_range(const void* p);
 
 }  // namespace jetpinn::emu

@@ -37,9 +37,9 @@ namespace jetpinn::emu {
 cudaError_t record_launch_error(cudaError_t e);  // runtime.cpp
 int max_dynamic_shared_attribute(const void* func);
 
-thread_local ThreadCoords t_coords;
-thread_local EmuThread* t_thread = nullptr;
-thread_local BlockState* t_block = nullptr;
+constinit thread_local ThreadCoords t_coords;
+constinit thread_local EmuThread* t_thread = nullptr;
+constinit thread_local BlockState* t_block = nullptr;
 
 namespace {
 
@@ -47,7 +47,7 @@ namespace ctx = boost::context;
 
 #if JETPINN_EMU_ASAN
 constexpr std::size_t STACK_BYTES = std::size_t(512) << 10;  // per emulated thread; a guard page below
-constexpr std::size_t ASAN_UNPOISONED_TOP = std::size_t(128) << 10;
+constexpr std::size_t ASAN_UNPOISONED_TOP = std::size_t(16) << 10;
 #else
 constexpr std::size_t STACK_BYTES = std::size_t(128) << 10;
 #endif
@@ -58,20 +58,20 @@ constexpr std::size_t MAX_PARAM_BYTES = 32764;               // sm_70+ with CUDA
 class StackPool {
  public:
   ~StackPool() {
-    for (void* p : m_free) munmap(p, STACK_BYTES);
+    for (const Free& f : m_free) munmap(f.base, STACK_BYTES);
   }
   std::size_t next_colour() { return m_colour = (m_colour + 1) % STACK_COLOURS; }
   void* take() {
     if (!m_free.empty()) {
-      void* p = m_free.back();
+      const Free f = m_free.back();
       m_free.pop_back();
 #if JETPINN_EMU_ASAN
-      // The outermost frames of a finished fiber end without returning (its last switch away): their
-      // redzones stay poisoned in the shadow, and the next fiber on this stack would trip over them. They
-      // sit at the stack's top (below the colour offset); the kernels' own frames are not instrumented.
-      __asan_unpoison_memory_region(static_cast<char*>(p) + STACK_BYTES - ASAN_UNPOISONED_TOP, ASAN_UNPOISONED_TOP);
+      // The outermost frames of a finished fiber end without returning (its last switch away): any redzones
+      // they had stay poisoned in the shadow, and the next fiber on this stack would trip over them. They sit
+      // just below the top the last fiber used; the kernels' own frames are not instrumented.
+      __asan_unpoison_memory_region(static_cast<char*>(f.top) - ASAN_UNPOISONED_TOP, ASAN_UNPOISONED_TOP);
 #endif
-      return p;
+      return f.base;
     }
     void* p = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
@@ -81,10 +81,14 @@ class StackPool {
     mprotect(p, static_cast<std::size_t>(sysconf(_SC_PAGESIZE)), PROT_NONE);  // overflow faults, never corrupts
     return p;
   }
-  void give(void* p) { m_free.push_back(p); }
+  void give(void* base, void* top) { m_free.push_back(Free{base, top}); }
 
  private:
-  std::vector<void*> m_free;
+  struct Free {
+    void* base;  // the mapping
+    void* top;   // where the last fiber on it started (below the colour offset)
+  };
+  std::vector<Free> m_free;
   std::size_t m_colour = 0;
 };
 StackPool& stack_pool() {
@@ -102,7 +106,7 @@ struct PooledStack {
     sc.sp = static_cast<char*>(base) + sc.size;
     return sc;
   }
-  void deallocate(ctx::stack_context& sc) noexcept { stack_pool().give(static_cast<char*>(sc.sp) - sc.size); }
+  void deallocate(ctx::stack_context& sc) noexcept { stack_pool().give(static_cast<char*>(sc.sp) - sc.size, sc.sp); }
 };
 
 // ---- seeded order ---------------------------------------------------------------------------------------

@@ -26,8 +26,9 @@ struct BlockState {
   std::size_t dynamic_bytes = 0;  // the launch's dynamic shared memory
 };
 
-extern thread_local EmuThread* t_thread;  // null outside a kernel
-extern thread_local BlockState* t_block;
+// constinit: no dynamic initialisation, so reading them is a plain thread-pointer load (no TLS wrapper call).
+extern constinit thread_local EmuThread* t_thread;  // null outside a kernel
+extern constinit thread_local BlockState* t_block;
 
 // "kernel K block (x,y,z) thread (x,y,z)": how every finding names where it happened.
 std::string where(const BlockState& b, int thread_index);
@@ -47,6 +48,8 @@ struct DeviceRange {
   std::size_t bytes;
 };
 const std::vector<DeviceRange>& device_ranges();
+// The whole reserved range device memory comes from (device_memory.cpp); {nullptr, 0} when there is none.
+DeviceRange reserved_device_range();
 constexpr std::size_t DEVICE_GUARD_BYTES = 256;
 
 // Called by the scheduler at each block start (resets nothing: a new generation makes every byte unwritten).

@@ -7,8 +7,12 @@
 //   __syncwarp of both is a race (RAW, WAW, WAR), as racecheck reports hazards;
 // - a read of a byte no thread of the block has written is a read of uninitialised shared memory;
 // - an access into the dynamic area past the launch's byte count is out of bounds.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -28,24 +32,24 @@ alignas(256) unsigned char g_dynamic_area[DYNAMIC_SHARED_CAPACITY];
 
 constexpr std::uint16_t NOBODY = 0xffff;
 struct ByteShadow {
-  std::uint32_t generation;  // the block that wrote it; another block's value is unwritten
+  std::uint32_t generation;  // the block that wrote it; another block's value (or 0) is unwritten
   std::uint16_t writer, reader;
   std::uint32_t write_epoch, write_clock;
   std::uint32_t read_epoch, read_clock;
 };
 
-// One shadow entry per 4-byte word (the kernels' shared accesses are 4, 8 or 16 bytes, aligned), in pages made
-// on first touch: kernels use a few KB of a static area that may be megabytes long.
-constexpr std::size_t WORD = 4, PAGE = 1024;  // words a page
-std::vector<std::unique_ptr<ByteShadow[]>> g_shadow_pages;  // sized at the first block
-ByteShadow& shadow_of(std::size_t word) {
-  std::unique_ptr<ByteShadow[]>& page = g_shadow_pages[word / PAGE];
-  if (!page) {
-    page = std::make_unique<ByteShadow[]>(PAGE);
-    for (std::size_t i = 0; i < PAGE; ++i) page[i] = ByteShadow{0, NOBODY, NOBODY, 0, 0, 0, 0};
-  }
-  return page[word % PAGE];
-}
+// One shadow entry per 4-byte word (the kernels' shared accesses are 4, 8 or 16 bytes, aligned) of the whole
+// static area, mapped once and untouched until used: kernels use a few KB of an area that may be megabytes
+// long, and a zero page reads as generation 0, unwritten.
+constexpr std::size_t WORD = 4;
+ByteShadow* g_shadow = nullptr;
+std::size_t g_shadow_words = 0;
+ByteShadow& shadow_of(std::size_t word) { return g_shadow[word]; }
+
+// The bounds every access is sorted by, fixed at each block start (shared_check_begin_block): most of a
+// kernel's accesses are to its own stack, its coordinates or its parameters, and leave after two compares.
+std::uintptr_t g_shared_lo = 0, g_shared_bytes = 0;  // [shared_begin, shared_end)
+std::uintptr_t g_device_lo = 0, g_device_bytes = 0;  // the reserved device range (device_memory.h)
 std::uint32_t g_generation = 0;
 // Per block, at most a few reports of each kind, so a race is not hidden behind uninitialised reads.
 enum Kind { RACE, UNINITIALISED, BOUNDS, KINDS };
@@ -76,9 +80,11 @@ constexpr int RECENT = 4;
 bool g_device_memory_protected = false;  // device_memory_protected() at the block's start
 thread_local DeviceRange t_recent[RECENT] = {};
 thread_local int t_recent_next = 0;
-void global_access(const BlockState& b, const EmuThread& me, const unsigned char* p, std::size_t size, bool write) {
-  const bool device = in_device_range(p);
-  if (!device && g_device_memory_protected) return;  // (unreserved: heap allocations, guards checked below)
+[[gnu::noinline]] void global_access(const unsigned char* p, std::size_t size, bool write) {
+  const EmuThread* me = t_thread;
+  const BlockState* b = t_block;
+  if (!me || !b) return;
+  const bool device = reinterpret_cast<std::uintptr_t>(p) - g_device_lo < g_device_bytes;
   for (const DeviceRange& d : t_recent)
     if (p >= d.begin && p + size <= d.begin + d.bytes) return;
   const std::vector<DeviceRange>& r = device_ranges();
@@ -99,18 +105,13 @@ void global_access(const BlockState& b, const EmuThread& me, const unsigned char
   else if (device)
     defect = " of " + std::to_string(size) + " bytes in device memory no live allocation holds (freed, or never allocated)";
   if (!defect.empty() && ++g_reports_this_block[BOUNDS] <= MAX_REPORTS_PER_BLOCK)
-    report(where(b, me.index) + ": global " + (write ? "write" : "read") + defect);
+    report(where(*b, me->index) + ": global " + (write ? "write" : "read") + defect);
 }
 
-void access(const void* addr, std::size_t size, bool write) {
+[[gnu::noinline]] void shared_access(const unsigned char* p, std::size_t size, bool write) {
   const EmuThread* me = t_thread;
   const BlockState* b = t_block;
-  if (!me || !b) return;
-  const auto* p = static_cast<const unsigned char*>(addr);
-  if (p < shared_begin() || p >= shared_end()) {
-    global_access(*b, *me, p, size, write);
-    return;
-  }
+  if (!me || !b) return;  // host code of an instrumented file, outside a kernel
   if (p >= g_dynamic_area && p < g_dynamic_area + DYNAMIC_SHARED_CAPACITY &&
       static_cast<std::size_t>(p + size - g_dynamic_area) > b->dynamic_bytes) {
     finding(BOUNDS, *b, *me,
@@ -164,6 +165,16 @@ void access(const void* addr, std::size_t size, bool write) {
   }
 }
 
+// Every load and store of a kernel: shared memory is checked word by word; device memory against the live
+// allocations, and so is everything while device memory is unprotected (heap allocations); the rest (the
+// thread's stack, its coordinates, kernel parameters, host constants) is not device memory and passes.
+inline void access(const void* addr, std::size_t size, bool write) {
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  const auto* p = static_cast<const unsigned char*>(addr);
+  if (a - g_shared_lo < g_shared_bytes) return shared_access(p, size, write);
+  if (a - g_device_lo < g_device_bytes || !g_device_memory_protected) return global_access(p, size, write);
+}
+
 }  // namespace
 
 }  // namespace jetpinn::emu
@@ -177,16 +188,27 @@ unsigned char* shared_end() { return _end; }
 unsigned char* shared_dynamic_area() { return g_dynamic_area; }
 
 void shared_check_begin_block(BlockState& block) {
-  if (g_shadow_pages.empty())
-    g_shadow_pages.resize((static_cast<std::size_t>(shared_end() - shared_begin()) / WORD + PAGE) / PAGE);
-  if (++g_generation == 0) {  // wrapped: forget every word explicitly once
-    for (auto& page : g_shadow_pages)
-      if (page)
-        for (std::size_t i = 0; i < PAGE; ++i) page[i].generation = 0;
+  if (!g_shadow) {
+    g_shared_lo = reinterpret_cast<std::uintptr_t>(shared_begin());
+    g_shared_bytes = reinterpret_cast<std::uintptr_t>(shared_end()) - g_shared_lo;
+    g_shadow_words = (g_shared_bytes + WORD - 1) / WORD;
+    void* m = mmap(nullptr, g_shadow_words * sizeof(ByteShadow), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) {
+      std::fprintf(stderr, "jetpinn-emu: cannot map the shared-memory shadow\n");
+      std::abort();
+    }
+    g_shadow = static_cast<ByteShadow*>(m);
+  }
+  if (++g_generation == 0) {  // wrapped: forget every word explicitly once (fresh zero pages)
+    madvise(g_shadow, g_shadow_words * sizeof(ByteShadow), MADV_DONTNEED);
     g_generation = 1;
   }
   block.generation = g_generation;
   g_device_memory_protected = device_memory_protected();
+  const DeviceRange reserved = reserved_device_range();
+  g_device_lo = reinterpret_cast<std::uintptr_t>(reserved.begin);
+  g_device_bytes = reserved.bytes;
   for (std::uint32_t& n : g_reports_this_block) n = 0;
   for (DeviceRange& d : t_recent) d = DeviceRange{nullptr, 0};  // allocations may have changed since
 }
