@@ -106,33 +106,47 @@ StreamSetPtr quantity_streams(const ProblemInfo& info, const Problem<T>& problem
 }
 
 template <class T>
-RowMat<double> evaluate_quantities(const ProblemInfo& info, const Problem<T>& problem, const Mlp<T>& net,
-                                   const RowMat<double>& points, const std::vector<std::string>& names, Index batch) {
+QuantityEvaluator<T>::QuantityEvaluator(const Problem<T>& problem, const Mlp<T>& net)
+    // Evaluation records no backward pass, so the tape may point at the (const) network's parameters.
+    : m_problem(problem), m_net(net), m_tape(const_cast<ParamStore<T>*>(&net.params())) {}
+
+template <class T>
+RowMat<double> QuantityEvaluator<T>::operator()(const ProblemInfo& info, const RowMat<double>& points,
+                                                const std::vector<std::string>& names, Index batch) {
   JETPINN_CHECK(points.cols() == static_cast<Index>(info.inputs.size()),
                 "points have " << points.cols() << " columns; problem '" << info.name << "' has "
                                << info.inputs.size() << " inputs");
-  StreamSetPtr streams = quantity_streams(info, problem, names);
-  std::vector<QuantityName> parsed;
-  for (const auto& n : names) parsed.push_back(parse_quantity(info, n));
-  // Evaluation records no backward pass, so the tape may point at the (const) network's parameters.
-  Tape<T> tape(const_cast<ParamStore<T>*>(&net.params()));
+  if (!m_streams || names != m_names) {
+    m_streams = quantity_streams(info, m_problem, names);
+    m_parsed.clear();
+    for (const auto& n : names) m_parsed.push_back(parse_quantity(info, n));
+    m_names = names;
+  }
   RowMat<double> result(points.rows(), static_cast<Index>(names.size()));
   for (Index b0 = 0; b0 < points.rows(); b0 += batch) {
     const Index n = std::min(batch, points.rows() - b0);
-    tape.reset();
-    RowMat<T> p = points.middleRows(b0, n).template cast<T>();
-    Var<T> out = net.forward(tape, tape.input(p, streams));
+    m_tape.reset();
+    m_points = points.middleRows(b0, n).template cast<T>();
+    Var<T> out = m_net.forward(m_tape, m_tape.input(m_points, m_streams));
     for (std::size_t i = 0; i < names.size(); ++i) {
-      const QuantityName& q = parsed[i];
-      Var<T> v = q.derived.empty() ? out.d(q.stream).col(q.output) : problem.derived(q.derived, out, tape);
+      const QuantityName& q = m_parsed[i];
+      Var<T> v = q.derived.empty() ? out.d(q.stream).col(q.output) : m_problem.derived(q.derived, out, m_tape);
       result.block(b0, static_cast<Index>(i), n, 1) = v.value().mat().template cast<double>();
     }
   }
   return result;
 }
 
+template <class T>
+RowMat<double> evaluate_quantities(const ProblemInfo& info, const Problem<T>& problem, const Mlp<T>& net,
+                                   const RowMat<double>& points, const std::vector<std::string>& names, Index batch) {
+  return QuantityEvaluator<T>(problem, net)(info, points, names, batch);
+}
+
 template class Problem<float>;
 template class Problem<double>;
+template class QuantityEvaluator<float>;
+template class QuantityEvaluator<double>;
 template StreamSetPtr quantity_streams(const ProblemInfo&, const Problem<float>&, const std::vector<std::string>&);
 template StreamSetPtr quantity_streams(const ProblemInfo&, const Problem<double>&, const std::vector<std::string>&);
 template RowMat<double> evaluate_quantities(const ProblemInfo&, const Problem<float>&, const Mlp<float>&,

@@ -99,4 +99,24 @@ RowMat<double> evaluate_quantities(const ProblemInfo& info, const Problem<T>& pr
                                    const RowMat<double>& points, const std::vector<std::string>& names,
                                    Index batch = 8192);
 
+// evaluate_quantities that keeps its tape, streams and input buffer between calls: a call with the quantities
+// and point count of the previous one records into the same node buffers and allocates only its result. The
+// problem and network must outlive it, and `info` must be theirs in every call; one call at a time.
+template <class T>
+class QuantityEvaluator {
+ public:
+  QuantityEvaluator(const Problem<T>& problem, const Mlp<T>& net);
+  RowMat<double> operator()(const ProblemInfo& info, const RowMat<double>& points, const std::vector<std::string>& names,
+                            Index batch = 8192);
+
+ private:
+  const Problem<T>& m_problem;
+  const Mlp<T>& m_net;
+  std::vector<std::string> m_names;  // the quantities m_streams and m_parsed were built for
+  StreamSetPtr m_streams;
+  std::vector<QuantityName> m_parsed;
+  Tape<T> m_tape;
+  RowMat<T> m_points;  // one batch in T
+};
+
 }  // namespace jetpinn

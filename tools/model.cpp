@@ -266,7 +266,8 @@ RowMat<double> Model<T>::evaluate(const RowMat<double>& points, const std::vecto
   const ThreadScope threads(m_cfg);
   m_trainer->sync_host();
   try {
-    return evaluate_quantities(m_info, *m_problem, *m_net, points, quantities);
+    if (!m_evaluator) m_evaluator = std::make_unique<QuantityEvaluator<T>>(*m_problem, *m_net);
+    return (*m_evaluator)(m_info, points, quantities);
   } catch (const Error& e) {
     throw Error(std::string("evaluate: ") + e.what(), e.file(), e.line());
   }

@@ -100,6 +100,8 @@ class Model {
 
   // Quantities at points (rows x inputs, in the problem's input order), one column each: an output "u", an
   // output with a derivative "u_x", "u_xx", "u_txx", "u_lap", "u_lap_x", or a problem's derived quantity.
+  // A call with the quantities and point count of the previous one reuses its tape and buffers (one evaluate at a
+  // time per Model).
   RowMat<double> evaluate(const RowMat<double>& points, const std::vector<std::string>& quantities) const;
   bool has_reference() const { return static_cast<bool>(m_info.reference); }
   const Reference& reference() const;  // computed once (throws when the problem has none)
@@ -135,6 +137,7 @@ class Model {
   std::unique_ptr<Mlp<T>> m_net;
   std::unique_ptr<Trainer<T>> m_trainer;
   mutable std::shared_ptr<const Reference> m_reference;
+  mutable std::unique_ptr<QuantityEvaluator<T>> m_evaluator;  // evaluate()'s tape and buffers, kept between calls
   LoggedStep logged(const StepStats& s, double seconds) const;
 };
 
