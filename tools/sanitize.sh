@@ -11,7 +11,8 @@
 # fails.
 # By default it leaves out what is slow under ASan and adds no code coverage the rest lacks: the examples that
 # train to an accuracy target (example_*; training, resume and eval run under ASan in the cli_* tests), the
-# Re = 1000 cavity reference (the Re = 100 one runs the same solver) and the install test (external_project).
+# Re = 1000 cavity reference (the Re = 100 one runs the same solver) and the install test (external_project);
+# the examples are not built there by default either (cmake --build build-asan --target example_... builds one).
 # Usage: tools/sanitize.sh [ctest arguments...]   (any arguments replace the default selection; e.g. -R cli_)
 set -euo pipefail
 cd "$(dirname "$0")/.."
