@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The CPU test suite under AddressSanitizer + UndefinedBehaviorSanitizer: configures build-asan
 # (JETPINN_SANITIZE=address,undefined, -O1, no benchmarks, the CUDA backend on the emulated device), builds it
-# and runs ctest there without the cuda label; then everything labelled cuda (the emulated device's
-# self-tests, every device test in its five parts and the emulated `jetpinn train --backend cuda`) with
-# JETPINN_EMU_SEED=2, a second thread and block order (tools/emulate.sh runs seed 1). There ASan and UBSan
-# check the host code (the backend's drivers, the trainer, the host references) while the kernels keep the
-# emulator's own checks (the two instrumentations cannot share a translation unit). Those run without ASan's
-# fake stacks (detect_stack_use_after_return=0): with a fiber per emulated thread they cost six times the run
-# time, in system calls. Any ASan, LeakSanitizer or UBSan report aborts the process under test, so the test
-# fails.
+# and runs ctest there without the cuda label; then, with JETPINN_EMU_SEED=2 (a second thread and block
+# order; tools/emulate.sh runs seed 1), the emulator's self-tests and cuda_tests_asan, the device test cases
+# listed in tests/CMakeLists.txt (every kernel family, the fused MLP, device L-BFGS, the faults), or with
+# JETPINN_ASAN_DEVICE=all everything labelled cuda (every device test in its five parts and the emulated
+# `jetpinn train --backend cuda`; about ten minutes more on 2 cores). There ASan and UBSan check the host
+# code (the backend's drivers, the trainer, the host references) while the kernels keep the emulator's own
+# checks (the two instrumentations cannot share a translation unit). Those run without ASan's fake stacks
+# (detect_stack_use_after_return=0): with a fiber per emulated thread they cost six times the run time, in
+# system calls. Any ASan, LeakSanitizer or UBSan report aborts the process under test, so the test fails.
 # By default it leaves out what is slow under ASan and adds no code coverage the rest lacks: the examples that
 # train to an accuracy target (example_*; training, resume and eval run under ASan in the cli_* tests), the
 # Re = 1000 cavity reference (the Re = 100 one runs the same solver) and the install test (external_project);
@@ -25,6 +26,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 [ $# -eq 0 ] && set -- -E '^example_|Re = 1000|^external_project$'
 ctest --test-dir "$build" -LE cuda --output-on-failure -j "$(nproc)" "$@"
 if [ "${JETPINN_EMULATE:-1}" != 0 ]; then
+  if [ "${JETPINN_ASAN_DEVICE:-subset}" = all ]; then device=(-L cuda -E '^cuda_tests_asan$'); else device=(-L emu); fi
   ASAN_OPTIONS=${ASAN_OPTIONS/detect_stack_use_after_return=1/detect_stack_use_after_return=0} JETPINN_EMU_SEED=2 \
-    ctest --test-dir "$build" -L cuda --output-on-failure -j "$(nproc)"
+    ctest --test-dir "$build" "${device[@]}" --output-on-failure -j "$(nproc)"
 fi
