@@ -19,12 +19,18 @@ using namespace jetpinn;
 namespace {
 
 // 2-D Poisson with a hard boundary condition, small enough to train a few steps in milliseconds.
-ProblemSpec small_poisson(std::vector<std::string> derivatives = {"lap"}) {
+// u(x, y) with a collapsed Laplacian stream, no domain and no terms yet.
+ProblemSpec xy_spec(std::string name) {
   ProblemSpec s;
-  s.name = "api_poisson";
+  s.name = std::move(name);
   s.inputs = {"x", "y"};
   s.outputs = {"u"};
   s.laplacian_inputs = {"x", "y"};
+  return s;
+}
+
+ProblemSpec small_poisson(std::vector<std::string> derivatives = {"lap"}) {
+  ProblemSpec s = xy_spec("api_poisson");
   s.domain = Box{{0, 0}, {1, 1}};
   TermSpec r("residual", std::move(derivatives), /*pde=*/true);
   r.count = 64;
@@ -202,12 +208,7 @@ TEST_CASE("diagnostics: off in the library unless the configuration turns them o
 
 TEST_CASE("train.threads: set for each call that computes, the caller's thread count restored after") {
   auto seen = std::make_shared<int>(0);  // OpenMP's thread count where the residual runs
-  ProblemSpec s = small_poisson();
-  s = ProblemSpec();
-  s.name = "api_threads";
-  s.inputs = {"x", "y"};
-  s.outputs = {"u"};
-  s.laplacian_inputs = {"x", "y"};
+  ProblemSpec s = xy_spec("api_threads");
   s.domain = Box{{0, 0}, {1, 1}};
   TermSpec r("residual", {"lap"}, true);
   r.count = 16;
@@ -345,12 +346,7 @@ TEST_CASE("parameters by name: PyTorch's nn.Linear layout, set_parameters and .n
 }
 
 TEST_CASE("a domain is optional when every term has its points; a term drawing over it needs one") {
-  ProblemSpec s = small_poisson();
-  s = ProblemSpec();
-  s.name = "api_no_domain";
-  s.inputs = {"x", "y"};
-  s.outputs = {"u"};
-  s.laplacian_inputs = {"x", "y"};
+  ProblemSpec s = xy_spec("api_no_domain");
   TermSpec fixed("residual", {"lap"}, true);
   fixed.points = RowMat<double>::Constant(16, 2, 0.25);
   for (Index i = 0; i < 16; ++i) fixed.points(i, 0) = 0.05 * static_cast<double>(i);

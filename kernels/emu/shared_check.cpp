@@ -46,7 +46,7 @@ ByteShadow* g_shadow = nullptr;
 std::size_t g_shadow_words = 0;
 ByteShadow& shadow_of(std::size_t word) { return g_shadow[word]; }
 
-// The bounds every access is sorted by, fixed at each block start (shared_check_begin_block): most of a
+// The bounds every access is sorted by, set at the first block (shared_check_begin_block): most of a
 // kernel's accesses are to its own stack, its coordinates or its parameters, and leave after two compares.
 std::uintptr_t g_shared_lo = 0, g_shared_bytes = 0;  // [shared_begin, shared_end)
 std::uintptr_t g_device_lo = 0, g_device_bytes = 0;  // the reserved device range (device_memory.h)
@@ -77,7 +77,7 @@ void finding(Kind kind, const BlockState& b, const EmuThread& me, const std::str
 // thread's stack, kernel parameters, host constants) are not device memory and pass.
 // A few recently hit allocations, checked before the search: kernels stream through a handful of arrays.
 constexpr int RECENT = 4;
-bool g_device_memory_protected = false;  // device_memory_protected() at the block's start
+bool g_device_memory_protected = false;  // device_memory_protected(), from the first block on
 thread_local DeviceRange t_recent[RECENT] = {};
 thread_local int t_recent_next = 0;
 [[gnu::noinline]] void global_access(const unsigned char* p, std::size_t size, bool write) {
@@ -199,16 +199,17 @@ void shared_check_begin_block(BlockState& block) {
       std::abort();
     }
     g_shadow = static_cast<ByteShadow*>(m);
+    // Reserved once for the process (device_memory.cpp), so fixed from here on.
+    g_device_memory_protected = device_memory_protected();
+    const DeviceRange reserved = reserved_device_range();
+    g_device_lo = reinterpret_cast<std::uintptr_t>(reserved.begin);
+    g_device_bytes = reserved.bytes;
   }
   if (++g_generation == 0) {  // wrapped: forget every word explicitly once (fresh zero pages)
     madvise(g_shadow, g_shadow_words * sizeof(ByteShadow), MADV_DONTNEED);
     g_generation = 1;
   }
   block.generation = g_generation;
-  g_device_memory_protected = device_memory_protected();
-  const DeviceRange reserved = reserved_device_range();
-  g_device_lo = reinterpret_cast<std::uintptr_t>(reserved.begin);
-  g_device_bytes = reserved.bytes;
   for (std::uint32_t& n : g_reports_this_block) n = 0;
   for (DeviceRange& d : t_recent) d = DeviceRange{nullptr, 0};  // allocations may have changed since
 }
