@@ -30,15 +30,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::string duration(double s) {
-  char buf[64];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.1f s", s);
-  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  else if (s < 2 * 86400) std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
-  else std::snprintf(buf, sizeof buf, "%.1f days", s / 86400);
-  return buf;
-}
-
 // How many of the steps that make done = start+1 .. iters satisfy `due(done)`.
 template <class F>
 long count_done(long start, long iters, F due) {
@@ -132,6 +123,15 @@ StepTimes describe_and_time(const ProblemInfo& info, const Json& cfg, bool measu
 
 }  // namespace
 
+std::string format_duration(double s) {
+  char buf[64];
+  if (s < 120) std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  else if (s < 2 * 86400) std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+  else std::snprintf(buf, sizeof buf, "%.1f days", s / 86400);
+  return buf;
+}
+
 int run_dry(const ProblemInfo& info, const Json& cfg, long start, std::ostream& out) {
   out << "resolved configuration (config.json):\n" << cfg.dump(2) << "\n";
   const Json& tr = cfg.at("train");
@@ -181,11 +181,11 @@ int run_dry(const ProblemInfo& info, const Json& cfg, long start, std::ostream& 
   out << line;
   out << "projected: steps " << start << " to " << iters << ": " << plain << " Adam + " << measured
       << " measurement + " << qn << " quasi-Newton steps, " << evals << " evaluations, " << comps
-      << " compression measures, " << ckpts << " checkpoints: about " << duration(total);
+      << " compression measures, " << ckpts << " checkpoints: about " << format_duration(total);
   std::snprintf(line, sizeof line, " (%.4g s)", total);
   out << line;
   const double max_seconds = tr.at("max_seconds");
-  if (max_seconds > 0 && total > max_seconds) out << ", cut at train.max_seconds = " << duration(max_seconds);
+  if (max_seconds > 0 && total > max_seconds) out << ", cut at train.max_seconds = " << format_duration(max_seconds);
   out << "\ndry run: nothing written; drop --dry-run to train\n";
   return 0;
 }

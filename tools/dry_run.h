@@ -6,6 +6,7 @@
 // checkpoints). The reference is computed (and cached) as the run would.
 #pragma once
 #include <ostream>
+#include <string>
 
 #include "problem.h"
 
@@ -13,5 +14,9 @@ namespace jetpinn {
 
 // `start`: the step a resumed run continues from (0 for a new run).
 int run_dry(const ProblemInfo& info, const Json& cfg, long start, std::ostream& out);
+
+// A wall time in words, as the dry run's projection and the training progress line show it: "12.0 s",
+// "3.5 min", "1.2 h", "2.0 days".
+std::string format_duration(double seconds);
 
 }  // namespace jetpinn

@@ -58,14 +58,6 @@ std::string machine_description() {
   return os.str();
 }
 
-std::string format_seconds(double s) {
-  char buf[64];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.0fs", s);
-  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1fmin", s / 60);
-  else std::snprintf(buf, sizeof buf, "%.1fh", s / 3600);
-  return buf;
-}
-
 // The last step of a run gets a metrics line even off the logging cadence, with its relative L2 error even off
 // the evaluation cadence (the run's final state). An uninterrupted run has neither at that step, so a resume
 // takes them out of the line of the step it continues from: the line goes when it was written only for the
@@ -194,7 +186,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
         char buf[256];
         std::snprintf(buf, sizeof buf, "step %ld/%ld  %.1f steps/s  loss %.3e  rel_l2 %.3e  lr %.2e%s  ETA %s", done,
                       iters, rate, s.loss, last_l2, s.lr, diag.progress().c_str(),
-                      format_seconds(static_cast<double>(iters - done) / rate).c_str());
+                      format_duration(static_cast<double>(iters - done) / rate).c_str());
         std::cerr << (tty ? "\r" : "") << buf << (tty ? "   " : "\n") << std::flush;
       }
     }
@@ -238,7 +230,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   write_text_atomic(dir + "/summary.json", summary.dump(2) + "\n");
   if (!quiet)
     std::cout << info.name << (cfg.at("preset") == "" ? "" : " (" + cfg.at("preset").get<std::string>() + ")") << ": "
-              << last << " steps in " << format_seconds(wall) << ", relative L2 error " << final_l2 << " (best "
+              << last << " steps in " << format_duration(wall) << ", relative L2 error " << final_l2 << " (best "
               << best << "); run folder " << dir << "\n";
   return 0;
 }
