@@ -306,7 +306,7 @@ TEST_CASE("phases: a Helmholtz-with-RBA-shaped trace jumps near step 1000") {
   CHECK(d.total_step() <= 1300);
 }
 
-TEST_CASE("phases: isolated spikes and a diffusion that never ends are not total diffusion; phases do not go back") {
+TEST_CASE("phases: isolated spikes and a diffusion that never ends are not total diffusion, phases do not go back") {
   auto spiky = [](long s, Rng& rng) {
     if (s < 100) return 30.0;
     if (s % 1700 == 0) return 50.0;  // one measurement at a time
@@ -329,7 +329,7 @@ TEST_CASE("phases: isolated spikes and a diffusion that never ends are not total
   CHECK(g.phase() == Phase::Fitting);
 }
 
-TEST_CASE("diagnostics: a problem without a collocation term trains with no measurement; two are refused") {
+TEST_CASE("diagnostics: a problem without a collocation term trains with no measurement, two are refused") {
   Mlp<double> net(small_net(false), 3);
   std::vector<Term<double>> only_bc{terms(16)[1]};
   Trainer<double> tr(net, only_bc, TrainOptions{}, 1);

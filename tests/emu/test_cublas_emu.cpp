@@ -230,7 +230,7 @@ TEST_CASE("emu cublas: a handle used after cublasDestroy gives NOT_INITIALIZED a
   CHECK(cublasDestroy(next) == CUBLAS_STATUS_SUCCESS);
 }
 
-TEST_CASE("emu cublas: cublasSetWorkspace takes what cuBLAS takes; a workspace outside device memory is a finding") {
+TEST_CASE("emu cublas: cublasSetWorkspace takes what cuBLAS takes, a workspace outside device memory is a finding") {
   BlasHandle h;
   DeviceBuffer<float> workspace(std::vector<float>(1024, 0.0f));
   CHECK(cublasSetWorkspace(h.handle, workspace.get(), 4096) == CUBLAS_STATUS_SUCCESS);
@@ -265,7 +265,7 @@ TEST_CASE("emu cublas: cublasSetWorkspace takes what cuBLAS takes; a workspace o
   check_no_finding();
 }
 
-TEST_CASE("emu cublas: Sgemm by the definition; padding past the rows is never read, and beta 0 never reads C") {
+TEST_CASE("emu cublas: Sgemm by the definition, padding past the rows is never read, and beta 0 never reads C") {
   BlasHandle h;
   DeviceBuffer<float> a(a_stored(CUBLAS_OP_N)), b(b_stored(CUBLAS_OP_N));
   DeviceBuffer<float> c(std::vector<float>(6, nan_f));  // ldc 3: the third row is padding
@@ -310,7 +310,7 @@ TEST_CASE("emu cublas: Dgemm and a double GemmEx compute in double") {
   check_no_finding();
 }
 
-TEST_CASE("emu cublas: k == 0 or alpha == 0 give C = beta C without reading A or B; m == 0 does nothing") {
+TEST_CASE("emu cublas: k == 0 or alpha == 0 give C = beta C without reading A or B, m == 0 does nothing") {
   BlasHandle h;
   DeviceBuffer<float> c({1, 2, 3, 4});
   const float zero = 0, one = 1, three = 3, half = 0.5f;
@@ -473,7 +473,7 @@ TEST_CASE("emu cublas: scalars in the wrong memory for the pointer mode are find
   CHECK(c.download() == std::vector<float>{5});
 }
 
-TEST_CASE("emu cublas: an operand outside one device allocation is a finding naming it; its exact extent is enough") {
+TEST_CASE("emu cublas: an operand outside one device allocation is a finding naming it, its exact extent is enough") {
   BlasHandle h;
   const float one = 1, zero = 0;
   // A: 2 x 3 with lda 3 reaches 3 * 2 + 2 = 8 elements (the last column needs only its 2 rows).

@@ -187,7 +187,7 @@ TEST_CASE("emu checks: an in-place shift without a barrier races, fixed kernel c
   for (int i = 0; i < N; ++i) CHECK(h[i] == i + 1);
 }
 
-TEST_CASE("emu checks: a warp reduction that relies on lockstep races; with __syncwarp it is clean and right") {
+TEST_CASE("emu checks: a warp reduction that relies on lockstep races, with __syncwarp it is clean and right") {
   DeviceInts out(1);
   JETPINN_LAUNCH(warp_sum_kernel<false>, 1, 32, 0, nullptr)(out.p);
   CHECK(found("shared-memory race"));
@@ -205,7 +205,7 @@ TEST_CASE("emu checks: read of uninitialised shared memory found") {
 }
 
 
-TEST_CASE("emu checks: barrier divergence (exited threads; two different barriers) found") {
+TEST_CASE("emu checks: barrier divergence (exited threads, two different barriers) found") {
   DeviceInts out(N);
   JETPINN_LAUNCH(early_exit_kernel<false>, 1, N, 0, nullptr)(out.p);
   CHECK(cudaGetLastError() == cudaErrorLaunchFailure);
@@ -266,7 +266,7 @@ TEST_CASE("emu checks: a kernel writing device memory after cudaFree found") {
   CHECK(keep.get(N)[N - 1] == 3);
 }
 
-TEST_CASE("emu checks: more than 48 KB of dynamic shared memory needs the attribute; more than 227 KB fails") {
+TEST_CASE("emu checks: more than 48 KB of dynamic shared memory needs the attribute, more than 227 KB fails") {
   DeviceInts out(N);
   const std::size_t big = 64 * 1024;
   JETPINN_LAUNCH(big_shared_kernel, 1, N, big, nullptr)(out.p);
