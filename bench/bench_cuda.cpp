@@ -57,7 +57,7 @@ Context& context() {
 template <class T>
 struct Setup {
   StreamSetPtr streams = StreamSet::make({"t", "x"}, {"t", "xx"});
-  Mlp<T> mlp{MlpConfig{2, 1, DEPTH, WIDTH, Activation::Tanh, false, {}}, 7};
+  Mlp<T> mlp{MlpConfig{2, 1, DEPTH, WIDTH, Activation::Tanh, false, {}, {}}, 7};
   DeviceMlp<T> dm{context(), mlp, streams};
   DeviceTensor<T> x{context()}, dy{context()};
   RowMat<T> pts, g;

@@ -368,7 +368,7 @@ struct FusedSetup {
   static constexpr int DEPTH = 6, WIDTH = 128;
   cuda::Context ctx{0};
   StreamSetPtr streams = StreamSet::make({"t", "x"}, {"t", "xx"});
-  Mlp<float> mlp{MlpConfig{2, 1, DEPTH, WIDTH, Activation::Tanh, false, {}}, 7};
+  Mlp<float> mlp{MlpConfig{2, 1, DEPTH, WIDTH, Activation::Tanh, false, {}, {}}, 7};
   cuda::DeviceMlp<float> dm{ctx, mlp, streams};
   cuda::DeviceTensor<float> x{ctx}, dy{ctx};
   RowMat<float> pts, g;

@@ -3,23 +3,48 @@
 
 #include "backend.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "rng.h"
 
 namespace jetpinn {
 
+namespace {
+std::string widths_text(const std::vector<int>& w) {
+  std::string s;
+  for (int x : w) s += (s.empty() ? "[" : ", ") + std::to_string(x);
+  return s + "]";
+}
+}  // namespace
+
 void MlpConfig::validate() const {
   JETPINN_CHECK(inputs >= 1, "network inputs must be >= 1, got " << inputs);
   JETPINN_CHECK(outputs >= 1, "network outputs must be >= 1, got " << outputs);
-  JETPINN_CHECK(depth >= 1, "network depth (hidden layers) must be >= 1, got " << depth);
-  JETPINN_CHECK(width >= 1, "network width must be >= 1, got " << width);
+  if (widths.empty()) {
+    JETPINN_CHECK(depth >= 1, "network depth (hidden layers) must be >= 1, got " << depth);
+    JETPINN_CHECK(width >= 1, "network width must be >= 1, got " << width);
+  }
+  for (std::size_t l = 0; l < widths.size(); ++l)
+    JETPINN_CHECK(widths[l] >= 1, "network widths: hidden layer " << l << " has width " << widths[l] << "; each must be >= 1");
+  JETPINN_CHECK(!modified || uniform(), "a modified MLP gates every hidden layer with the same encoders, so its hidden "
+                                        "layers must be equally wide; got widths " << widths_text(hidden_widths()));
   for (const auto& f : fourier) {
     JETPINN_CHECK(f.input >= 0 && f.input < inputs, "Fourier input " << f.input << " out of range 0.." << inputs - 1);
     JETPINN_CHECK(f.modes >= 1, "Fourier modes must be >= 1, got " << f.modes);
     JETPINN_CHECK(f.half_period > 0 && std::isfinite(f.half_period),
                   "Fourier half period must be positive, got " << f.half_period);
   }
+}
+
+std::vector<int> MlpConfig::hidden_widths() const {
+  return widths.empty() ? std::vector<int>(static_cast<std::size_t>(std::max(depth, 0)), width) : widths;
+}
+
+bool MlpConfig::uniform() const {
+  const std::vector<int> w = hidden_widths();
+  return std::adjacent_find(w.begin(), w.end(), std::not_equal_to<>()) == w.end();
 }
 
 int MlpConfig::embedded_width() const {
@@ -50,15 +75,17 @@ Activation parse_activation(const std::string& name) {
 template <class T>
 Mlp<T>::Mlp(MlpConfig config, std::uint64_t seed) : m_config(std::move(config)) {
   m_config.validate();
-  const int e = m_config.embedded_width(), W = m_config.width;
-  if (m_config.modified) {
+  const std::vector<int> hidden = m_config.hidden_widths();
+  const int e = m_config.embedded_width(), W = hidden.front(), L = static_cast<int>(hidden.size());
+  if (m_config.modified) {  // equal widths (validate)
     m_wu = m_params.add("encoder_u.W", W, e, false);
     m_bu = m_params.add("encoder_u.b", 1, W, true);
     m_wv = m_params.add("encoder_v.W", W, e, false);
     m_bv = m_params.add("encoder_v.b", 1, W, true);
   }
-  for (int l = 0; l <= m_config.depth; ++l) {
-    const int in = l == 0 ? e : W, out = l == m_config.depth ? m_config.outputs : W;
+  for (int l = 0; l <= L; ++l) {
+    const int in = l == 0 ? e : hidden[static_cast<std::size_t>(l - 1)];
+    const int out = l == L ? m_config.outputs : hidden[static_cast<std::size_t>(l)];
     m_w.push_back(m_params.add("layer" + std::to_string(l) + ".W", out, in, false));
     m_b.push_back(m_params.add("layer" + std::to_string(l) + ".b", 1, out, true));
   }
@@ -117,9 +144,11 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) con
   const Activation act = m_config.activation;
   Var<T> e = embed(tape, x);
   // On a backend that takes it, a plain network is one op (a fused kernel on the device, with the batch
-  // statistics in the same sweep when its layers are batched); not when the hidden layers are asked for.
-  const DenseStack stack{m_config.embedded_width(), m_config.width, m_config.depth, m_config.outputs, act, 0};
-  const bool fused = tape.backend() && !m_config.modified && !hidden &&
+  // statistics in the same sweep when its layers are batched); not when the hidden layers are asked for, nor
+  // when they differ in width (layer by layer then, on any backend).
+  const int L = static_cast<int>(m_w.size()) - 1;
+  const DenseStack stack{m_config.embedded_width(), m_config.hidden_widths().front(), L, m_config.outputs, act, 0};
+  const bool fused = tape.backend() && !m_config.modified && !hidden && m_config.uniform() &&
                      tape.backend()->dense_stack_supported(stack, e.streams(), tape.batched());
   if (fused) return output_transform(tape, x, tape.dense_stack(e, m_w.front(), stack));
   Var<T> u, d;  // modified MLP: U and V - U
@@ -128,7 +157,7 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) con
     d = tape.unary(tape.affine(e, m_wv, m_bv), act) - u;
   }
   Var<T> h = e;
-  for (int l = 0; l < m_config.depth; ++l) {
+  for (int l = 0; l < L; ++l) {
     h = tape.unary(tape.affine(h, m_w[static_cast<std::size_t>(l)], m_b[static_cast<std::size_t>(l)]), act);
     if (m_config.modified) h = u + h * d;  // (1 - h) U + h V
     if (hidden) hidden->push_back(h);

@@ -23,13 +23,16 @@ struct FourierInput {
 struct MlpConfig {
   int inputs = 2;
   int outputs = 1;
-  int depth = 6;   // hidden layers
+  int depth = 6;   // hidden layers, each `width` wide: the shorthand used when `widths` is empty
   int width = 128;
   Activation activation = Activation::Tanh;
   bool modified = false;
   std::vector<FourierInput> fourier;  // empty: raw inputs
+  std::vector<int> widths;  // per hidden layer, first to last, e.g. {768, 768, 512, 512}; empty: depth x width
   void validate() const;
   int embedded_width() const;
+  std::vector<int> hidden_widths() const;  // `widths`, or `depth` copies of `width`
+  bool uniform() const;                    // every hidden layer equally wide (the fused dense stack needs it)
 };
 
 Activation parse_activation(const std::string& name);  // "tanh", "sin", ...; throws listing the choices

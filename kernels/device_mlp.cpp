@@ -14,17 +14,19 @@ DeviceMlp<T>::DeviceMlp(Context& ctx, const Mlp<T>& mlp, StreamSetPtr streams)
     : m_ctx(&ctx), m_streams(std::move(streams)), m_params(ctx), m_grads(ctx), m_y(ctx), m_z(ctx), m_h(ctx),
       m_dz(ctx), m_dh(ctx), m_sg(ctx), m_ss1(ctx), m_ss2(ctx) {
   const MlpConfig& c = mlp.config();
-  JETPINN_CHECK(!c.modified && c.fourier.empty(),
-                "DeviceMlp runs plain MLPs only so far (no modified MLP, no Fourier features); use the CPU backend");
+  JETPINN_CHECK(!c.modified && c.fourier.empty() && c.uniform(),
+                "DeviceMlp runs plain MLPs of equally wide hidden layers only (no modified MLP, no Fourier features); "
+                "use the backend seam (Backend / DeviceOps), which takes any widths");
   JETPINN_CHECK(m_streams->size() == 1 || m_streams->num_inputs() == c.inputs,
                 "DeviceMlp: the streams are over " << m_streams->num_inputs() << " inputs, the network has " << c.inputs);
-  m_shape = FusedMlpShape{c.inputs, c.width, c.depth, c.outputs, c.activation, 0};
+  const int depth = static_cast<int>(c.hidden_widths().size());
+  m_shape = FusedMlpShape{c.inputs, c.hidden_widths().front(), depth, c.outputs, c.activation, 0};
   m_rules = flatten_unary(*m_streams);
   // The flat layout the kernels assume must be the ParamStore's.
   const ParamStore<T>& ps = mlp.params();
   JETPINN_CHECK(ps.size() == fused_param_count(m_shape), "DeviceMlp: parameter count " << ps.size() << " != "
                                                                                        << fused_param_count(m_shape));
-  for (int l = 0; l <= c.depth; ++l) {
+  for (int l = 0; l <= depth; ++l) {
     JETPINN_CHECK(ps.info(2 * l).offset == fused_w_offset(m_shape, l) && ps.info(2 * l + 1).offset == fused_b_offset(m_shape, l),
                   "DeviceMlp: ParamStore layout of layer " << l << " is not the flat order the kernels assume");
   }

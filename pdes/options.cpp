@@ -36,6 +36,8 @@ const std::vector<OptionSpec>& option_specs() {
 
       {"net.depth", 6, at_least(1), "hidden layers"},
       {"net.width", 128, at_least(1), "units per hidden layer"},
+      {"net.widths", Json::array(), at_least(1),
+       "units of each hidden layer, e.g. [768, 768, 512] (replaces net.depth and net.width; []: those two)"},
       {"net.activation", "tanh", one_of(activation_names()), "activation of the hidden layers"},
       {"net.modified", false, any_value(),
        "modified MLP: two encoders of the input gate every hidden layer (Wang et al.)"},

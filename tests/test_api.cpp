@@ -345,7 +345,38 @@ TEST_CASE("parameters by name: PyTorch's nn.Linear layout, set_parameters and .n
         "net.init_from '" + dir.file("b.npz") + "': tensor 'layer0.W' has shape [8, 2]; this network's is [8, 3]");
 }
 
-TEST_CASE("a domain is optional when every term has its points; a term drawing over it needs one") {
+TEST_CASE("net.widths: one width per hidden layer, named and shaped by layer, checked like every key") {
+  Json cfg = SMALL;
+  cfg["net"]["widths"] = {7, 5, 3};  // replaces depth 2 x width 8
+  Model<> m(small_poisson().info(), cfg);
+  const NamedArrays p = m.parameters();
+  REQUIRE(p.size() == 8);
+  const std::vector<std::vector<std::size_t>> shapes{{7, 2}, {7}, {5, 7}, {5}, {3, 5}, {3}, {1, 3}, {1}};
+  for (std::size_t t = 0; t < p.size(); ++t) {
+    CAPTURE(p[t].first);
+    CHECK(p[t].first == "layer" + std::to_string(t / 2) + (t % 2 ? ".b" : ".W"));
+    CHECK(p[t].second.shape == shapes[t]);
+  }
+  CHECK(m.net().params().size() == 7 * 2 + 7 + 5 * 7 + 5 + 3 * 5 + 3 + 3 + 1);
+  CHECK(!m.net().config().uniform());
+  const double first = m.step().loss;
+  CHECK(std::isfinite(first));
+
+  Json zero = SMALL, modified = SMALL, text = SMALL;
+  zero["net"]["widths"] = {7, 0};
+  modified["net"]["widths"] = {7, 5};
+  modified["net"]["modified"] = true;
+  text["net"]["widths"] = {"wide"};
+  CHECK(error_of([&] { Model<>(small_poisson().info(), zero); }) == "'net.widths' must list integers >= 1, got 0");
+  CHECK(error_of([&] { Model<>(small_poisson().info(), text); }) == "'net.widths' must list integers >= 1, got \"wide\"");
+  CHECK(error_of([&] { Model<>(small_poisson().info(), modified); }).find("must be equally wide; got widths [7, 5]") !=
+        std::string::npos);
+  MlpConfig direct;  // the library's MlpConfig checks the same
+  direct.widths = {4, -1};
+  CHECK(error_of([&] { direct.validate(); }) == "network widths: hidden layer 1 has width -1; each must be >= 1");
+}
+
+TEST_CASE("a domain is optional when every term has its points, a term drawing over it needs one") {
   ProblemSpec s = xy_spec("api_no_domain");
   TermSpec fixed("residual", {"lap"}, true);
   fixed.points = RowMat<double>::Constant(16, 2, 0.25);

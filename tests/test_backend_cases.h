@@ -40,13 +40,14 @@ inline Json small_config(Json extra) {
 }
 
 // Every built-in problem, with the features that change the step: RBA (both variants), the modified MLP,
-// Fourier features, hard boundary conditions, resampling, per-sample statistics, several outputs.
+// Fourier features, hard boundary conditions, resampling, per-sample statistics, several outputs, hidden layers
+// of unequal widths.
 inline std::vector<Case> problem_cases() {
   return {
       {"allen-cahn", "quick", small_config({{"loss", {{"rba", {{"enabled", true}}}}}, {"points", {{"resample_every", 7}}}})},
       {"helmholtz", "quick", small_config({{"loss", {{"rba", {{"enabled", true}, {"variant", "minmax"}}}}},
                                            {"net", {{"modified", true}}}})},
-      {"burgers", "quick", small_config({{"diagnostics", {{"per_sample", true}}}})},
+      {"burgers", "quick", small_config({{"diagnostics", {{"per_sample", true}}}, {"net", {{"widths", {16, 9}}}}})},  // unequal: layer by layer
       {"cavity", "quick", small_config({{"loss", {{"rba", {{"enabled", true}, {"init", "residual"}}}}}, {"points", {{"collocation", 200}}}})},
   };
 }

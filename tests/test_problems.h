@@ -10,18 +10,19 @@
 
 namespace jt {
 
-enum class Net { Plain, Fourier, Modified, HardBC };
+enum class Net { Plain, Fourier, Modified, HardBC, Widths };  // Widths: plain, hidden layers of 16, 9 and 5
 inline const char* net_name(Net n) {
   switch (n) {
     case Net::Plain: return "plain";
     case Net::Fourier: return "fourier";
     case Net::Modified: return "modified";
     case Net::HardBC: return "hard-bc";
+    case Net::Widths: return "widths 16-9-5";
   }
   return "?";
 }
 inline const std::vector<Net>& all_nets() {
-  static const std::vector<Net> n{Net::Plain, Net::Fourier, Net::Modified, Net::HardBC};
+  static const std::vector<Net> n{Net::Plain, Net::Fourier, Net::Modified, Net::HardBC, Net::Widths};
   return n;
 }
 
@@ -74,6 +75,7 @@ jetpinn::Mlp<T> make_net(Net kind, const NetSpec& spec, std::uint64_t seed) {
   cfg.outputs = spec.outputs;
   cfg.depth = 3;
   cfg.width = 16;
+  if (kind == Net::Widths) cfg.widths = {16, 9, 5};
   cfg.activation = jetpinn::Activation::Tanh;
   cfg.modified = kind == Net::Modified;
   if (kind == Net::Fourier) cfg.fourier = {{spec.periodic_input, spec.half_period, spec.modes}};

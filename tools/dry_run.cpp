@@ -56,7 +56,10 @@ StepTimes describe_and_time(const ProblemInfo& info, const Json& cfg, bool measu
   Trainer<T>& trainer = model.trainer();
   t.setup = seconds_since(t0);
 
-  out << "network: " << cfg.at("net").at("depth") << " x " << cfg.at("net").at("width") << " "
+  const MlpConfig& net = model.net().config();
+  out << "network: " << (net.uniform() ? std::to_string(net.hidden_widths().size()) + " x " + std::to_string(net.hidden_widths().front())
+                                       : "hidden widths " + Json(net.hidden_widths()).dump())
+      << " "
       << cfg.at("net").at("activation").get<std::string>() << (cfg.at("net").at("modified") ? " (modified MLP)" : "")
       << ", " << model.net().params().size() << " parameters\n";
   out << "loss terms: points x jet streams (the streams):\n";

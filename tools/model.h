@@ -109,7 +109,8 @@ class Model {
   double relative_l2(RowMat<double>* prediction = nullptr) const;
 
   // The network's parameters by name, in PyTorch's nn.Linear layout: "layer<l>.W" (out x in) and "layer<l>.b"
-  // (out) for l = 0..depth (the last is the output layer); a modified MLP adds "encoder_u.W/b", "encoder_v.W/b".
+  // (out) for l = 0..L, L the hidden layers (net.widths or net.depth; l = L is the output layer); a modified MLP
+  // adds "encoder_u.W/b", "encoder_v.W/b".
   NamedArrays parameters() const;
   // Replaces every parameter; each name of parameters() exactly once with its shape. A missing, extra or
   // mis-shaped tensor throws naming it (and both shapes) with nothing changed. The optimizer state is kept.

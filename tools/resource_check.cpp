@@ -31,8 +31,9 @@ double read_number(const std::string& path) {
 double estimate_training_bytes(const ProblemInfo& info, const Json& cfg) {
   const bool f32 = cfg.at("train").at("precision") == "f32";
   const double point_streams = f32 ? term_values<float>(info, cfg) : term_values<double>(info, cfg);
-  const double width = cfg.at("net").at("width").get<double>(), depth = cfg.at("net").at("depth").get<double>();
-  return point_streams * width * depth * TAPE_COPIES * (f32 ? 4.0 : 8.0);
+  double hidden_units = 0;  // summed over the hidden layers
+  for (int w : network_config(info, cfg).hidden_widths()) hidden_units += w;
+  return point_streams * hidden_units * TAPE_COPIES * (f32 ? 4.0 : 8.0);
 }
 
 double available_memory_bytes() {
@@ -58,7 +59,7 @@ void check_training_memory(const ProblemInfo& info, const Json& cfg) {
   if (have < 0) return;  // nothing to compare with; the allocation itself will fail if it must
   std::ostringstream os;
   os.precision(3);
-  os << "this run needs about " << need / GIB << " GiB for its tape (points x jet streams x width x depth x "
+  os << "this run needs about " << need / GIB << " GiB for its tape (points x jet streams x hidden units x "
      << TAPE_COPIES << " copies), but only " << have / GIB
      << " GiB of memory is available; use fewer points (points.collocation), a smaller network or train.precision=f32";
   JETPINN_CHECK(need <= have, os.str());

@@ -12,6 +12,7 @@ MlpConfig network_config(const ProblemInfo& info, const Json& cfg) {
   c.outputs = static_cast<int>(info.outputs.size());
   c.depth = n.at("depth");
   c.width = n.at("width");
+  c.widths = n.at("widths").get<std::vector<int>>();  // integers >= 1 (validate_config)
   c.activation = parse_activation(n.at("activation"));
   c.modified = n.at("modified");
   const int modes = n.at("fourier_modes");

@@ -34,6 +34,10 @@ expect_error "unknown key" "$bin" train helmholtz --set net.widht=3
 expect_error "needs an integer" "$bin" train helmholtz --set net.width='"wide"'
 expect_error "needs a boolean" "$bin" train helmholtz --set net.modified=3
 expect_error "net.width" "$bin" train helmholtz --set net.width=0
+expect_error "net.widths" "$bin" train helmholtz --set 'net.widths=[8,0]'
+expect_error "net.widths" "$bin" train helmholtz --set 'net.widths=[8,2.5]'
+expect_error "net.widths" "$bin" train helmholtz --set net.widths=8
+expect_error "equally wide" "$bin" train helmholtz --set net.modified=true --set 'net.widths=[8,4]' "${tiny[@]}" --out "$tmp/mod"
 expect_error "train.iters" "$bin" train helmholtz --iters -5
 expect_error "nu" "$bin" train burgers --set pde.nu=-0.1 "${tiny[@]}" --out "$tmp/nu"
 expect_error "cannot read config" "$bin" train helmholtz --config "$tmp/missing.json"

@@ -4,8 +4,8 @@
 # kill (or none yet, before the first), (2) finish with a checkpoint and prediction bit-identical to an
 # uninterrupted run with the same seed, and (3) leave metrics.jsonl with each step once, equal to the
 # uninterrupted run's apart from elapsed times. Two configurations: the default diagnostics of a 64-point run
-# (one point per SNR batch), and diagnostics measured over batches of 16 points with compression statistics every
-# 5 steps, past step 300 where the measurement cadence changes.
+# (one point per SNR batch), and a network of hidden widths 16 and 10 whose diagnostics are measured over batches
+# of 16 points with compression statistics every 5 steps, past step 300 where the measurement cadence changes.
 # Usage: crash_resume.sh JETPINN_BINARY [MIN_KILLS]   (MIN_KILLS, default 25: kill at least this many times in the
 # first configuration; the second gets a third as many)
 set -u
@@ -73,7 +73,7 @@ PY
 iters=$((min_kills * 60 > 1500 ? min_kills * 60 : 1500))  # about 60 steps per kill, so kills spread over the run
 crash_run tiny "$min_kills" train helmholtz --preset quick --iters "$iters" --seed 7 --set net.depth=2 \
   --set net.width=8 --set points.collocation=64 --set train.eval_every=0
-crash_run measured $(((min_kills + 2) / 3)) train helmholtz --preset quick --iters 400 --seed 7 --set net.depth=2 \
-  --set net.width=16 --set points.collocation=256 --set diagnostics.snr_batches=16 \
+crash_run measured $(((min_kills + 2) / 3)) train helmholtz --preset quick --iters 400 --seed 7 \
+  --set 'net.widths=[16,10]' --set points.collocation=256 --set diagnostics.snr_batches=16 \
   --set diagnostics.compression_every=5 --set train.eval_every=50
 echo "2 passed, 0 failed"

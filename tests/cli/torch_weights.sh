@@ -11,7 +11,8 @@ src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-net=(--preset quick --set net.hard_bc=false --set net.depth=2 --set net.width=8 --set points.collocation=64
+# Hidden layers of unequal widths (8 then 5), so a transposed or misplaced tensor cannot pass.
+net=(--preset quick --set net.hard_bc=false --set 'net.widths=[8,5]' --set points.collocation=64
      --set points.boundary=16 --quiet)
 
 "$bin" train helmholtz "${net[@]}" --iters 5 --out "$tmp/a" >/dev/null
@@ -35,8 +36,8 @@ bad() {  # bad EXPECTED_TEXT PATH_THAT_MUST_NOT_EXIST COMMAND...
 }
 bad "--out: name an .npz file" "$tmp/w.txt" "$bin" export --run "$tmp/a" --out "$tmp/w.txt"
 bad "cannot read config file" "$tmp/x.npz" "$bin" export --run "$tmp/none" --out "$tmp/x.npz"
-bad "tensor 'layer0.W' has shape [8, 2]; this network's is [16, 2]" "$tmp/c" \
-  "$bin" train helmholtz "${net[@]}" --set net.width=16 --set "net.init_from=$tmp/a.npz" --out "$tmp/c"
+bad "tensor 'layer1.W' has shape [5, 8]; this network's is [8, 8]" "$tmp/c" \
+  "$bin" train helmholtz "${net[@]}" --set 'net.widths=[8,8]' --set "net.init_from=$tmp/a.npz" --out "$tmp/c"
 bad "net.init_from: cannot open $tmp/none.npz" "$tmp/d" \
   "$bin" train helmholtz "${net[@]}" --set "net.init_from=$tmp/none.npz" --out "$tmp/d"
 
@@ -54,7 +55,7 @@ tmp = sys.argv[1]
 rng = np.random.default_rng(0)
 np.savetxt(tmp + "/points.csv", rng.uniform(-1, 1, (50, 2)), delimiter=",", header="x,y", comments="")
 torch.manual_seed(0)
-layers = [torch.nn.Linear(2, 8), torch.nn.Linear(8, 8), torch.nn.Linear(8, 1)]
+layers = [torch.nn.Linear(2, 8), torch.nn.Linear(8, 5), torch.nn.Linear(5, 1)]
 np.savez(tmp + "/torch.npz", **{f"layer{i}.{k}": getattr(l, w).detach().double().numpy()
                                 for i, l in enumerate(layers) for k, w in (("W", "weight"), ("b", "bias"))})
 PY
