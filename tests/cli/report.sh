@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Diagnostics in a run folder and `jetpinn report`: a short run with the statistics every step logs snr, phi_grad,
 # snr_layer, snr_adam, phi_rba, phi_res and phase on every line, saturation/entropy when due, snapshots and
-# fields.npz; the report of two runs writes every figure and index.html. Without the project's venv the report
-# half cannot run: the test then reports itself skipped (exit 77) after checking the logging half.
+# fields.npz (hidden layers of unequal widths, 8 and 6); the report of two runs writes every figure and index.html.
+# Without the project's venv the report half cannot run: the test then reports itself skipped (exit 77) after
+# checking the logging half.
 # Usage: report.sh JETPINN_BINARY SOURCE_DIR
 set -eu
 bin=$1
@@ -12,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 for rba in true false; do
-  "$bin" train helmholtz --preset quick --iters 30 --set net.depth=2 --set net.width=8 --set points.collocation=256 \
+  "$bin" train helmholtz --preset quick --iters 30 --set 'net.widths=[8,6]' --set points.collocation=256 \
     --set loss.rba.enabled=$rba --set diagnostics.every=1 --set diagnostics.compression_every=10 \
     --set 'diagnostics.snapshots=[10]' --quiet --out "$tmp/run_$rba" >/dev/null
 done
