@@ -31,10 +31,10 @@ struct RbaRule {
   bool init_from_residual = false;
 };
 
-// A plain MLP as one op (Mlp::forward records it on a backend that takes it): `depth` hidden layers of `width`
-// with activation `act`, then a linear output layer; parameters flat from the first weight in Mlp's order
-// (layer0.W, layer0.b, layer1.W, ...). z and h hold the pre-activations and activations, `depth` blocks of
-// S*P x width, for the reverse sweep.
+// A plain MLP as one op (Mlp::forward records it on a backend that takes it, and only when every hidden layer is
+// equally wide; other networks go layer by layer): `depth` hidden layers of `width` with activation `act`, then
+// a linear output layer; parameters flat from the first weight in Mlp's order (layer0.W, layer0.b, layer1.W, ...).
+// z and h hold the pre-activations and activations, `depth` blocks of S*P x width, for the reverse sweep.
 struct DenseStack {
   int inputs = 2, width = 128, depth = 6, outputs = 1;
   Activation act = Activation::Tanh;
