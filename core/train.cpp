@@ -40,6 +40,9 @@ Trainer<T>::Trainer(Mlp<T>& net, std::vector<Term<T>> terms, TrainOptions option
                 "gradient statistics batch one collocation (is_pde) term; this problem has " << pde_terms
                                                                                             << " (set diagnostics.enabled=false)");
   if (m_opt.diagnostics.enabled) m_opt.diagnostics.snr.validate();
+  JETPINN_CHECK(!m_opt.switch_on_phase || m_opt.diagnostics.enabled,
+                "optim.switch=phase waits for the phase detector, which reads the gradient-SNR measurements: set "
+                "diagnostics.enabled=true (this problem needs one collocation term), or use optim.switch=step");
   if (dense()) {  // refused here, before any step, rather than at the switch
     const DenseQnConfig dc = dense_config();
     JETPINN_CHECK((std::is_same_v<T, double>), "optim.quasi_newton=" << m_opt.quasi_newton
@@ -352,13 +355,19 @@ double Trainer<T>::backend_objective(GradSnr* snr, bool stats) {
 }
 
 template <class T>
+bool Trainer<T>::quasi_newton_now() const {
+  const bool at_step = m_opt.lbfgs_from >= 0 && m_step >= m_opt.lbfgs_from;
+  return at_step || (m_opt.switch_on_phase && m_phases.phase() == Phase::TotalDiffusion);
+}
+
+template <class T>
 StepStats Trainer<T>::backend_step() {
   StepStats s;
   s.step = m_step;
   Backend<T>& be = *m_backend;
   BackendOps<T>& ops = be.ops();
   const int T2 = 2 * static_cast<int>(m_terms.size());
-  const bool use_lbfgs = m_opt.lbfgs_from >= 0 && m_step >= m_opt.lbfgs_from;
+  const bool use_lbfgs = quasi_newton_now();
   if (!use_lbfgs) {
     bool resampled = false;
     if (m_opt.resample_every > 0 && m_step > 0 && m_step % m_opt.resample_every == 0)
@@ -486,7 +495,7 @@ StepStats Trainer<T>::step() {
   StepStats s;
   s.step = m_step;
   ParamStore<T>& params = m_net.params();
-  const bool use_lbfgs = m_opt.lbfgs_from >= 0 && m_step >= m_opt.lbfgs_from;
+  const bool use_lbfgs = quasi_newton_now();
   if (!use_lbfgs) {
     if (m_opt.resample_every > 0 && m_step > 0 && m_step % m_opt.resample_every == 0)
       for (std::size_t t = 0; t < m_terms.size(); ++t)

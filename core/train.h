@@ -1,8 +1,10 @@
 // Trainer<T>: the training step. Sample each term's points once (or every k steps for the PDE term); per step:
 // jets forward on every term, residuals, RBA multipliers updated from the residuals (always tracked; applied
 // only when RBA is on), loss = sum_t w_t mean(r_t^2) with the PDE term mean((lambda r)^2) under RBA, reverse
-// sweep, then an Adam step at the scheduled rate, or (from step lbfgs_from on) one quasi-Newton iteration (L-BFGS,
-// or on the host in float64 a dense method of dense_qn.h) with the multipliers frozen so the objective is fixed. A non-finite loss or gradient stops before any update.
+// sweep, then an Adam step at the scheduled rate, or (from step lbfgs_from on, or from the confirmation of total
+// diffusion with switch_on_phase) one quasi-Newton iteration (L-BFGS, or on the host in float64 a dense method of
+// dense_qn.h) with the multipliers frozen so the objective is fixed. A non-finite loss or gradient stops before
+// any update.
 // Diagnostics (diagnostics.h) are measured at their cadence in Adam steps: the batch-gradient SNR comes out of
 // the same reverse sweep (the collocation term's affine layers are batched, see grad_stats.h), then the Adam SNR,
 // the homogeneity of the RBA multipliers and of |r|, and the phase detector's verdict.
@@ -68,6 +70,9 @@ struct TrainOptions {
   LrSchedule schedule;
   RbaConfig rba;
   long lbfgs_from = -1;  // step at which the quasi-Newton method (quasi_newton) takes over; -1: never
+  // Also take over at the first step after the phase detector confirms total diffusion (lbfgs_from, when >= 0,
+  // stays the latest step of the switch). Needs diagnostics enabled: the detector reads the measurements.
+  bool switch_on_phase = false;
   LbfgsConfig lbfgs;     // L-BFGS; its tolerances and line-search settings serve the dense methods too
   // "lbfgs", or a dense method of dense_qn.h ("bfgs", "ssbfgs", "ssbroyden": float64 and host only, refused
   // otherwise and above dense_max_params parameters).
@@ -154,6 +159,9 @@ class Trainer {
   std::unique_ptr<Lbfgs<T>> m_lbfgs;
   std::unique_ptr<DenseQuasiNewton> m_dense;  // the dense method's state (host, float64), once it has started
   bool dense() const { return m_opt.quasi_newton != "lbfgs"; }
+  // Whether this step is a quasi-Newton one: from lbfgs_from on, or once total diffusion is confirmed
+  // (switch_on_phase). A pure function of the step and the detector's measurements, so a resume decides alike.
+  bool quasi_newton_now() const;
   DenseQnConfig dense_config() const;
   mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
   std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation

@@ -73,6 +73,9 @@ const std::vector<OptionSpec>& option_specs() {
       {"optim.schedule.every", 5000, at_least(1), "steps per learning-rate decay period"},
       {"optim.schedule.warmup", 0, at_least(0), "steps of linear warm-up to the full rate (0: none)"},
       {"optim.lbfgs_from", -1, at_least(-1), "step at which optim.quasi_newton takes over from Adam (-1: never)"},
+      {"optim.switch", "step", one_of({"step", "phase"}),
+       "when optim.quasi_newton takes over: at optim.lbfgs_from (step), or after the phase detector confirms total "
+       "diffusion, optim.lbfgs_from then the latest step (-1: none; phase; needs diagnostics.enabled)"},
       {"optim.lbfgs_history", 50, at_least(1), "L-BFGS: correction pairs kept"},
       {"optim.quasi_newton", "lbfgs", one_of({"lbfgs", "bfgs", "ssbfgs", "ssbroyden"}),
        "method from optim.lbfgs_from on: L-BFGS, or a dense inverse Hessian (float64, CPU only)"},

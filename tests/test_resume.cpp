@@ -143,14 +143,16 @@ void check_resumes(const Json& config, long iters, const std::vector<long>& stop
   Model<T> whole("helmholtz", config, "quick");
   std::map<long, Checkpoint> at;
   std::map<long, std::vector<double>> reported;
+  long qn_from = iters;  // the first quasi-Newton step (0-based) of the uninterrupted run
   while (whole.steps_done() < iters) {
     if (std::find(stops.begin(), stops.end(), whole.steps_done()) != stops.end()) at[whole.steps_done()] = whole.checkpoint();
     const LoggedStep s = whole.step();
     reported[s.step] = step_record(s);
+    if (s.lbfgs && qn_from == iters) qn_from = s.step - 1;  // s.step counts the steps done
   }
   REQUIRE(at.size() == stops.size());
   const Checkpoint end = whole.checkpoint();
-  const long lbfgs_from = config.at("optim").at("lbfgs_from");
+  const long every = config.at("diagnostics").value("every", 0L);
   for (const auto& [k, state] : at)
     for (const bool odd : {false, true}) {
       CAPTURE(k);
@@ -159,7 +161,7 @@ void check_resumes(const Json& config, long iters, const std::vector<long>& stop
       Model<T> resumed("helmholtz", config, "quick");
       resumed.restore(state);
       long measured = 0, due = 0;  // measurements seen, and those the cadence asks for before L-BFGS takes over
-      for (long m = k; m < std::min(iters, lbfgs_from); ++m) due += diagnostics_due(m, 0) ? 1 : 0;
+      for (long m = k; m < qn_from; ++m) due += diagnostics_due(m, every) ? 1 : 0;
       while (resumed.steps_done() < iters) {
         const LoggedStep s = resumed.step();
         CAPTURE(s.step);
@@ -193,6 +195,65 @@ TEST_CASE("train: resume with diagnostics measured is bit-identical, 1 and 2 thr
   SUBCASE("past step 300, where the cadence is every 100 steps") {
     check_resumes<double>(measured_config(false, 310), 320, {299, 300, 301, 318});
   }
+}
+
+namespace {
+// optim.switch = "phase" under a phase rule that confirms total diffusion at the first measurement whose SNR is
+// not below the lowest before it (every SNR counts as below 1e9, window and hold 1), measured every step; Adam's
+// rate 0.05 makes the SNR bounce within the first dozen steps. `cap` is optim.lbfgs_from.
+Json phase_switch_config(long cap) {
+  Json c = measured_config(false, cap);
+  c["optim"]["switch"] = "phase";
+  c["optim"]["lr"] = 0.05;
+  c["diagnostics"]["every"] = 1;
+  c["diagnostics"]["phase"] = {{"window", 1}, {"hold", 1}, {"diffusion_below", 1e9}, {"total_above", 1e-9}, {"total_rise", 1.0}};
+  return c;
+}
+
+struct Handover {
+  long confirmed = -1, first_qn = -1, last_adam = -1;  // in steps done
+};
+Handover handover(const Json& config, long iters) {
+  Model<double> m("helmholtz", config, "quick");
+  Handover h;
+  while (m.steps_done() < iters) {
+    const LoggedStep s = m.step();
+    if (s.diagnostics && s.diagnostics->phase == "total_diffusion" && h.confirmed < 0) h.confirmed = s.step;
+    if (s.lbfgs && h.first_qn < 0) h.first_qn = s.step;
+    if (!s.lbfgs) h.last_adam = s.step;
+  }
+  return h;
+}
+}  // namespace
+
+TEST_CASE("train: optim.switch=phase hands over to quasi-Newton at the step after total diffusion is confirmed, resumes bit-identically") {
+  const ThreadCountGuard guard;
+  omp_set_num_threads(1);
+  const Handover phase = handover(phase_switch_config(-1), 40);
+  REQUIRE(phase.confirmed > 0);
+  MESSAGE("total diffusion confirmed at step " << phase.confirmed);
+  CHECK(phase.first_qn == phase.confirmed + 1);  // the very next step, and no Adam step after it
+  CHECK(phase.last_adam == phase.confirmed);
+  Json by_step = phase_switch_config(-1);  // the same detector with optim.switch = "step": Adam throughout
+  by_step["optim"]["switch"] = "step";
+  CHECK(handover(by_step, phase.confirmed + 3).first_qn == -1);
+  Json never = phase_switch_config(6);  // a rule that never confirms: optim.lbfgs_from still caps the switch
+  never["diagnostics"]["phase"]["total_above"] = 1e9;
+  const Handover capped = handover(never, 10);
+  CHECK(capped.confirmed == -1);
+  CHECK(capped.first_qn == 7);  // step 6 (0-based), the 7th
+  // Stops before, at and after the confirmation and inside quasi-Newton: the resumed run switches at the same step.
+  const long c = phase.confirmed;
+  check_resumes<double>(phase_switch_config(-1), c + 6, {c - 1, c, c + 1, c + 3});
+  Json off = phase_switch_config(-1);  // without measurements the detector never speaks: refused up front
+  off["diagnostics"]["enabled"] = false;
+  std::string refused;
+  try {
+    Model<double>("helmholtz", off, "quick");
+  } catch (const Error& e) {
+    refused = e.what();
+  }
+  CHECK(refused.find("optim.switch=phase waits for the phase detector") != std::string::npos);
 }
 
 namespace {

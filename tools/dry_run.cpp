@@ -189,6 +189,9 @@ int run_dry(const ProblemInfo& info, const Json& cfg, long start, std::ostream& 
   out << line;
   const double max_seconds = tr.at("max_seconds");
   if (max_seconds > 0 && total > max_seconds) out << ", cut at train.max_seconds = " << format_duration(max_seconds);
+  if (op.at("switch") == "phase")  // the detector's step cannot be known before the run
+    out << "\noptim.switch=phase: projected with the switch at optim.lbfgs_from (its latest step"
+        << (lbfgs_from < 0 ? "; -1: never" : "") << "); total diffusion may bring it sooner";
   out << "\ndry run: nothing written; drop --dry-run to train\n";
   return 0;
 }

@@ -42,6 +42,7 @@ TrainOptions train_options(const Json& cfg) {
   o.schedule.warmup = s.at("warmup");
   o.schedule.validate();
   o.lbfgs_from = op.at("lbfgs_from");
+  o.switch_on_phase = op.at("switch") == "phase";
   o.lbfgs.history = op.at("lbfgs_history");
   o.lbfgs.validate();
   o.quasi_newton = op.at("quasi_newton");

@@ -60,6 +60,10 @@ expect_error "float64 only" "$bin" train helmholtz --set optim.quasi_newton=bfgs
 expect_error "use L-BFGS" "$bin" train helmholtz --set optim.quasi_newton=ssbroyden --set optim.dense_max_params=10 \
   "${tiny[@]}" --out "$tmp/qn_size"
 expect_error "on the host" "$bin" train helmholtz --set optim.quasi_newton=bfgs --backend cuda "${tiny[@]}" --out "$tmp/qn_cuda"
+# The phase-triggered switch: an unknown switch, and the switch without the measurements its detector reads.
+expect_error "optim.switch" "$bin" train helmholtz --set optim.switch=never "${tiny[@]}" --out "$tmp/sw_name"
+expect_error "optim.switch=phase" "$bin" train helmholtz --set optim.switch=phase --set diagnostics.enabled=false \
+  "${tiny[@]}" --out "$tmp/sw_off"
 for d in qn_name qn_f32 qn_size qn_cuda; do
   [ -e "$tmp/$d" ] && { echo "FAIL: a refused quasi-Newton setting made the run folder $d"; fails=$((fails + 1)); }
 done
