@@ -89,6 +89,8 @@ Mlp<T>::Mlp(MlpConfig config, std::uint64_t seed) : m_config(std::move(config)) 
     m_w.push_back(m_params.add("layer" + std::to_string(l) + ".W", out, in, false));
     m_b.push_back(m_params.add("layer" + std::to_string(l) + ".b", 1, out, true));
   }
+  m_stack = DenseStack{e, W, L, m_config.outputs, m_config.activation, 0};
+  m_stackable = !m_config.modified && m_config.uniform();
   if (!m_config.fourier.empty()) {
     int nf = 0;
     for (const auto& f : m_config.fourier) nf += f.modes;
@@ -146,11 +148,10 @@ Var<T> Mlp<T>::forward(Tape<T>& tape, Var<T> x, std::vector<Var<T>>* hidden) con
   // On a backend that takes it, a plain network is one op (a fused kernel on the device, with the batch
   // statistics in the same sweep when its layers are batched); not when the hidden layers are asked for, nor
   // when they differ in width (layer by layer then, on any backend).
-  const int L = static_cast<int>(m_w.size()) - 1;
-  const DenseStack stack{m_config.embedded_width(), m_config.hidden_widths().front(), L, m_config.outputs, act, 0};
-  const bool fused = tape.backend() && !m_config.modified && !hidden && m_config.uniform() &&
-                     tape.backend()->dense_stack_supported(stack, e.streams(), tape.batched());
-  if (fused) return output_transform(tape, x, tape.dense_stack(e, m_w.front(), stack));
+  const bool fused = tape.backend() && m_stackable && !hidden &&
+                     tape.backend()->dense_stack_supported(m_stack, e.streams(), tape.batched());
+  if (fused) return output_transform(tape, x, tape.dense_stack(e, m_w.front(), m_stack));
+  const int L = m_stack.depth;
   Var<T> u, d;  // modified MLP: U and V - U
   if (m_config.modified) {
     u = tape.unary(tape.affine(e, m_wu, m_bu), act);

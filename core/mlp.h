@@ -68,6 +68,9 @@ class Mlp {
   ParamStore<T> m_params;
   std::vector<int> m_w, m_b;  // hidden layers then the output layer
   int m_wu = -1, m_bu = -1, m_wv = -1, m_bv = -1;
+  // The whole network as one dense-stack op, when it can be one (plain, equally wide hidden layers).
+  DenseStack m_stack;
+  bool m_stackable = false;
   RowMat<T> m_fourier_map, m_raw_map;  // fixed linear maps of the embedding
   Transform m_factor, m_offset;
   Var<T> embed(Tape<T>& tape, Var<T> x) const;

@@ -1,7 +1,8 @@
 // Up-front memory check for `jetpinn train`: a run whose tape would not fit in the memory the machine has free
 // is refused before anything is allocated, with the estimate. The estimate counts what dominates: per loss
-// term, points x jet streams x hidden units (summed over the layers) values, four times over (each layer's affine output and
-// activation jets, and their adjoints), at the run's precision; computed in floating point so no size overflows.
+// term, points x jet streams x hidden units (summed over the layers) values, four times over (each layer's affine
+// output and activation jets, and their adjoints), at the run's precision; computed in floating point so no size
+// overflows.
 #pragma once
 #include "problem.h"
 

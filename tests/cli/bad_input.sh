@@ -64,8 +64,8 @@ expect_error "on the host" "$bin" train helmholtz --set optim.quasi_newton=bfgs 
 expect_error "optim.switch" "$bin" train helmholtz --set optim.switch=never "${tiny[@]}" --out "$tmp/sw_name"
 expect_error "optim.switch=phase" "$bin" train helmholtz --set optim.switch=phase --set diagnostics.enabled=false \
   "${tiny[@]}" --out "$tmp/sw_off"
-for d in qn_name qn_f32 qn_size qn_cuda; do
-  [ -e "$tmp/$d" ] && { echo "FAIL: a refused quasi-Newton setting made the run folder $d"; fails=$((fails + 1)); }
+for d in qn_name qn_f32 qn_size qn_cuda sw_name sw_off mod; do
+  [ -e "$tmp/$d" ] && { echo "FAIL: a refused optimizer or network setting made the run folder $d"; fails=$((fails + 1)); }
 done
 
 # Debug mode: the same one line, with the location of the check that refused it.
