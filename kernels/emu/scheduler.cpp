@@ -247,13 +247,14 @@ bool lane_exists(const Block& b, int warp, int lane) {
 bool resolve_collectives(Block& b, std::uint64_t& order) {
   bool released = false;
   const int n = static_cast<int>(b.slots.size());
-  std::vector<char> done_here(n, 0);
+  static thread_local std::vector<char> done_here;  // reused: this runs after every round of a shuffle loop
+  done_here.assign(n, 0);
   for (int i = 0; i < n && !b.failed; ++i) {
     Slot& s = b.slots[i];
     if ((s.wait != Wait::Syncwarp && s.wait != Wait::Shuffle) || done_here[i]) continue;
     const int warp = s.t.warp;
     bool ready = true;
-    std::vector<int> group;
+    int group[32], group_size = 0;
     for (int l = 0; l < 32; ++l) {
       if (!(s.mask >> l & 1u)) continue;
       if (!lane_exists(b, warp, l)) continue;  // a lane past the block's end never arrives: treated as exited
@@ -277,7 +278,7 @@ bool resolve_collectives(Block& b, std::uint64_t& order) {
         b.failed = true;
         break;
       }
-      group.push_back(warp * 32 + l);
+      group[group_size++] = warp * 32 + l;
     }
     if (!ready) continue;
     // Lanes of this warp waiting at a collective with another mask that overlaps this one: the documented
@@ -298,15 +299,16 @@ bool resolve_collectives(Block& b, std::uint64_t& order) {
     if (s.wait == Wait::Syncwarp) {
       // Memory ordering among the participants: join their vector clocks, then each advances its own.
       std::uint32_t joined[32] = {};
-      for (int g : group)
-        for (int l = 0; l < 32; ++l) joined[l] = std::max(joined[l], b.slots[g].t.clock[l]);
-      for (int g : group) {
+      for (int gi = 0; gi < group_size; ++gi)
+        for (int l = 0; l < 32; ++l) joined[l] = std::max(joined[l], b.slots[group[gi]].t.clock[l]);
+      for (int gi = 0; gi < group_size; ++gi) {
+        const int g = group[gi];
         std::memcpy(b.slots[g].t.clock, joined, sizeof joined);
         ++b.slots[g].t.clock[b.slots[g].t.lane];
       }
     } else {
-      for (int g : group) {
-        Slot& p = b.slots[g];
+      for (int gi = 0; gi < group_size; ++gi) {
+        Slot& p = b.slots[group[gi]];
         const int lane = p.t.lane, base = lane / p.width * p.width;
         int src = lane;
         if (p.kind == ShuffleKind::Xor) src = lane ^ p.operand;
@@ -325,9 +327,9 @@ bool resolve_collectives(Block& b, std::uint64_t& order) {
         }
       }
     }
-    for (int g : group) {
-      done_here[g] = 1;
-      b.slots[g].wait = Wait::Runnable;
+    for (int gi = 0; gi < group_size; ++gi) {
+      done_here[group[gi]] = 1;
+      b.slots[group[gi]].wait = Wait::Runnable;
     }
     released = true;
   }

@@ -108,38 +108,52 @@ thread_local int t_recent_next = 0;
     report(where(*b, me->index) + ": global " + (write ? "write" : "read") + defect);
 }
 
+// The reports, out of line and cold: the check below stays a short loop with no strings in its frame.
+[[gnu::cold, gnu::noinline]] void report_dynamic_bounds(const BlockState& b, const EmuThread& me,
+                                                        const unsigned char* p, std::size_t size, bool write) {
+  finding(BOUNDS, b, me,
+          std::string(write ? "write" : "read") + " of " + std::to_string(size) +
+              " bytes past the launch's dynamic shared memory (" + std::to_string(b.dynamic_bytes) + " bytes)",
+          p);
+}
+[[gnu::cold, gnu::noinline]] void report_uninitialised(const BlockState& b, const EmuThread& me, const unsigned char* p) {
+  finding(UNINITIALISED, b, me, "read of uninitialised shared memory (no thread of the block wrote it)", p);
+}
+// hazard: "read after write" and so on; other_did: what the other thread did to the byte ("wrote", "read").
+[[gnu::cold, gnu::noinline]] void report_race(const BlockState& b, const EmuThread& me, const char* hazard,
+                                              std::uint16_t other, const char* other_did, const unsigned char* p) {
+  finding(RACE, b, me, std::string("shared-memory race (") + hazard + "): thread " + std::to_string(other) + " " +
+                           other_did + " this byte with no __syncthreads or __syncwarp between", p);
+}
+
 [[gnu::noinline]] void shared_access(const unsigned char* p, std::size_t size, bool write) {
   const EmuThread* me = t_thread;
   const BlockState* b = t_block;
   if (!me || !b) return;  // host code of an instrumented file, outside a kernel
   if (p >= g_dynamic_area && p < g_dynamic_area + DYNAMIC_SHARED_CAPACITY &&
-      static_cast<std::size_t>(p + size - g_dynamic_area) > b->dynamic_bytes) {
-    finding(BOUNDS, *b, *me,
-            std::string(write ? "write" : "read") + " of " + std::to_string(size) +
-                " bytes past the launch's dynamic shared memory (" + std::to_string(b->dynamic_bytes) + " bytes)",
-            p);
+      static_cast<std::size_t>(p + size - g_dynamic_area) > b->dynamic_bytes) [[unlikely]] {
+    report_dynamic_bounds(*b, *me, p, size, write);
     return;
   }
-  const std::size_t first = static_cast<std::size_t>(p - shared_begin()) / WORD;
-  const std::size_t last = std::min(static_cast<std::size_t>(p + size - 1 - shared_begin()) / WORD,
-                                    static_cast<std::size_t>(shared_end() - shared_begin() - 1) / WORD);
+  const std::size_t offset = static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(p) - g_shared_lo);
+  const std::size_t first = offset / WORD;
+  const std::size_t last = std::min((offset + size - 1) / WORD, g_shadow_words - 1);
   const std::uint32_t clock = me->clock[me->lane];
+  const std::uint32_t generation = g_generation;
   const auto tid = static_cast<std::uint16_t>(me->index);
   for (std::size_t w = first; w <= last; ++w) {
-    const std::size_t k = (w - first) * WORD;
+    const unsigned char* at = p + (w - first) * WORD;
     ByteShadow& s = shadow_of(w);
-    const bool written = s.generation == g_generation && s.writer != NOBODY;
-    if (s.generation != g_generation) s = ByteShadow{g_generation, NOBODY, NOBODY, 0, 0, 0, 0};
+    const bool written = s.generation == generation && s.writer != NOBODY;
+    if (s.generation != generation) s = ByteShadow{generation, NOBODY, NOBODY, 0, 0, 0, 0};
     if (!write) {
-      if (!written) {
+      if (!written) [[unlikely]] {
         // Reported, and kept as a read: a later unordered write of another thread is a race as well.
-        finding(UNINITIALISED, *b, *me, "read of uninitialised shared memory (no thread of the block wrote it)", p + k);
-      } else if (!ordered(*b, *me, s.writer, s.write_epoch, s.write_clock)) {
-        finding(RACE, *b, *me, "shared-memory race (read after write): thread " + std::to_string(s.writer) +
-                             " wrote this byte with no __syncthreads or __syncwarp between", p + k);
+        report_uninitialised(*b, *me, at);
+      } else if (!ordered(*b, *me, s.writer, s.write_epoch, s.write_clock)) [[unlikely]] {
+        report_race(*b, *me, "read after write", s.writer, "wrote", at);
         return;
       }
-      s.generation = g_generation;
       // Keep the reader the next write must be ordered after: replace it only when the old one is ordered.
       if (s.reader == NOBODY || ordered(*b, *me, s.reader, s.read_epoch, s.read_clock)) {
         s.reader = tid;
@@ -147,14 +161,12 @@ thread_local int t_recent_next = 0;
         s.read_clock = clock;
       }
     } else {
-      if (written && !ordered(*b, *me, s.writer, s.write_epoch, s.write_clock)) {
-        finding(RACE, *b, *me, "shared-memory race (write after write): thread " + std::to_string(s.writer) +
-                             " wrote this byte with no __syncthreads or __syncwarp between", p + k);
+      if (written && !ordered(*b, *me, s.writer, s.write_epoch, s.write_clock)) [[unlikely]] {
+        report_race(*b, *me, "write after write", s.writer, "wrote", at);
         return;
       }
-      if (s.reader != NOBODY && !ordered(*b, *me, s.reader, s.read_epoch, s.read_clock)) {
-        finding(RACE, *b, *me, "shared-memory race (write after read): thread " + std::to_string(s.reader) +
-                             " read this byte with no __syncthreads or __syncwarp between", p + k);
+      if (s.reader != NOBODY && !ordered(*b, *me, s.reader, s.read_epoch, s.read_clock)) [[unlikely]] {
+        report_race(*b, *me, "write after read", s.reader, "read", at);
         return;
       }
       s.writer = tid;
