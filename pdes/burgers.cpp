@@ -1,5 +1,6 @@
 // Burgers: u_t + u u_x - nu u_xx = 0, nu = 0.01/pi, x in [-1, 1], t in [0, 1], u(0, x) = -sin(pi x),
-// u(t, +-1) = 0. Streams: u, u_t, u_x, u_xx. Loss: residual + initial + boundary MSE.
+// u(t, +-1) = 0. Streams: u, u_t, u_x, u_xx. Loss: residual + initial + boundary MSE, or with net.hard_bc the
+// residual alone: u = -sin(pi x) + t (1 - x^2) N(t, x) meets the initial and boundary conditions exactly.
 // Reference: the exact Cole-Hopf solution by Gauss-Hermite quadrature (references/burgers_reference.h) on the
 // classic 100 x 256 grid [t, x] (t = 0..0.99, x = linspace(-1, 1, 256)).
 #include <cmath>
@@ -16,7 +17,7 @@ const Box DOMAIN{{0, -1}, {1, 1}};  // inputs (t, x)
 template <class T>
 class Burgers : public Problem<T> {
  public:
-  explicit Burgers(const Json& cfg) : m_nu(cfg.at("pde").at("nu")) {
+  explicit Burgers(const Json& cfg) : m_nu(cfg.at("pde").at("nu")), m_hard(cfg.at("net").at("hard_bc")) {
     JETPINN_CHECK(m_nu > 0, "'pde.nu' (viscosity) must be > 0, got " << m_nu);
   }
 
@@ -54,13 +55,24 @@ class Burgers : public Problem<T> {
     };
     bc.residual = [](Var<T> u, Tape<T>&, const Term<T>&) { return u.d(""); };
     std::vector<Term<T>> out{r};
-    if (ic.count > 0) out.push_back(ic);
-    if (bc.count > 0) out.push_back(bc);
+    if (ic.count > 0 && !m_hard) out.push_back(ic);
+    if (bc.count > 0 && !m_hard) out.push_back(bc);
     return out;
+  }
+
+  void configure_network(Mlp<T>& net, const Json&) const override {
+    if (!m_hard) return;
+    net.set_output_transform(  // inputs (t, x)
+        [](Var<T> in) {
+          Var<T> t = in.col(0), x = in.col(1);
+          return t * (1.0 - x * x);
+        },
+        [](Var<T> in) { return -sin(M_PI * in.col(1)); });
   }
 
  private:
   double m_nu;
+  bool m_hard;
 };
 
 Reference burgers_reference_grid(const Json& cfg) {
@@ -96,13 +108,13 @@ ProblemInfo make_burgers_info() {
                            {"loss", {{"rba", {{"enabled", true}}}}},
                            {"optim", {{"lbfgs_from", 3000}, {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
                            {"train", {{"iters", 5000}, {"eval_every", 500}, {"log_every", 100}}}};
-  // accurate: a small tanh net in float64, Adam with RBA for 1,000 steps, then the self-scaled Broyden method
-  // (dense inverse Hessian) with the multipliers frozen. The error concentrates at the front (x = 0, t >= 0.3),
-  // which random points sample thinly: a trial of 3 x 30 on 4,096 points stalled at 1.5e-4 while its loss fell
-  // to 1e-11; this preset (3 x 20, 10,000 points) went about ten times lower. Measured in bench/RESULTS.md
-  // ("Accurate presets"); train.max_seconds caps the wall time.
-  info.presets["accurate"] = {{"net", {{"depth", 3}, {"width", 20}}},
-                              {"points", {{"collocation", 10000}, {"initial", 128}, {"boundary", 128}}},
+  // accurate: a small tanh net in float64 with the initial and boundary values built in (net.hard_bc), Adam
+  // with RBA for 1,000 steps, then the self-scaled Broyden method (dense inverse Hessian) with the multipliers
+  // frozen. The error concentrates at the front (x = 0, t >= 0.3), which 10,000 fixed random points sample
+  // thinly: the loss keeps falling while the error stays near 1e-5. Measured in bench/RESULTS.md ("Accurate
+  // presets"); train.max_seconds caps the wall time.
+  info.presets["accurate"] = {{"net", {{"depth", 3}, {"width", 20}, {"hard_bc", true}}},
+                              {"points", {{"collocation", 10000}}},
                               {"loss", {{"rba", {{"enabled", true}}}}},
                               {"optim", {{"lbfgs_from", 1000}, {"quasi_newton", "ssbroyden"}}},
                               {"train", {{"iters", 1000000}, {"max_seconds", 900.0}, {"precision", "f64"}, {"eval_every", 500},

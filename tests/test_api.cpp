@@ -402,3 +402,43 @@ TEST_CASE("a domain is optional when every term has its points, a term drawing o
   exact.set_exact([](double, double) { return 0.0; });
   CHECK(error_of([&] { exact.info(); }).find("set_exact() builds its grid over the domain") != std::string::npos);
 }
+
+// net.hard_bc on the built-in problems that define it: the network's output meets the boundary (and for Burgers
+// the initial) condition exactly, so those loss terms are gone and only the residual is trained.
+TEST_CASE("net.hard_bc: Helmholtz and Burgers meet their boundary and initial values exactly, with the residual alone") {
+  const Json hard = {{"net", {{"depth", 2}, {"width", 8}, {"hard_bc", true}}},
+                     {"points", {{"collocation", 64}}}, {"train", {{"seed", 5}}}};
+  const Index n = 9;
+  RowMat<double> sides(4 * n, 2), initial(n, 2);
+  for (Index i = 0; i < n; ++i) {
+    const double s = -1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(n - 1) * 0.999;  // inside (-1, 1)
+    sides.row(i) << -1.0, s;
+    sides.row(n + i) << 1.0, s;
+    sides.row(2 * n + i) << s, -1.0;
+    sides.row(3 * n + i) << s, 1.0;
+    initial.row(i) << 0.0, s;
+  }
+  Model<> helmholtz("helmholtz", hard);
+  helmholtz.step();  // off the initial weights
+  CHECK(helmholtz.loss_and_gradient().terms == std::vector<std::string>{"residual"});
+  CHECK(helmholtz.evaluate(sides, {"u"}).cwiseAbs().maxCoeff() == 0.0);  // (x^2 - 1)(y^2 - 1) is exactly 0 there
+
+  Model<> burgers("burgers", hard);
+  burgers.step();
+  CHECK(burgers.loss_and_gradient().terms == std::vector<std::string>{"residual"});
+  const RowMat<double> u0 = burgers.evaluate(initial, {"u"});
+  for (Index i = 0; i < n; ++i) CHECK(u0(i, 0) == doctest::Approx(-std::sin(M_PI * initial(i, 1))).epsilon(1e-15));
+  RowMat<double> walls(2 * n, 2);  // (t, x = -1) and (t, x = 1)
+  for (Index i = 0; i < n; ++i) {
+    const double t = 0.05 + 0.9 * static_cast<double>(i) / static_cast<double>(n - 1);
+    walls.row(i) << t, -1.0;
+    walls.row(n + i) << t, 1.0;
+  }
+  CHECK(burgers.evaluate(walls, {"u"}).cwiseAbs().maxCoeff() < 1e-15);  // sin(pi) rounds to 1.2e-16
+  // Not the network alone: the soft-constraint model (same seed) differs there.
+  Json soft = hard;
+  soft["net"]["hard_bc"] = false;
+  Model<> burgers_soft("burgers", soft);
+  CHECK(burgers_soft.loss_and_gradient().terms == std::vector<std::string>{"residual", "ic", "bc"});
+  CHECK(burgers_soft.evaluate(walls, {"u"}).cwiseAbs().maxCoeff() > 1e-6);
+}
