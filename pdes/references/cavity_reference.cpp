@@ -10,6 +10,16 @@
 // interior (Huang & Wetton 1996); the refinement test measures the order. Wall ω depends only on the interior
 // node next to it, so each equation couples a node to its four neighbours: the Jacobian has a 5-point node
 // stencil with 2 x 2 blocks, factorised by Eigen's SparseLU.
+// Corner subtraction (CavityParams::subtract_corners): ψ = ψ_c + ψ̃, ω = ω_c + ω̃ with the corner flow ψ_c known in
+// closed form (cavity_corner_flow.h). The differences act on ψ̃ and ω̃ only and ψ_c's derivatives are exact, so
+// with ∇²ψ_c = −ω_c and ∇²ω_c = 0 the equations become, at each interior node,
+//   F1 = ∇²_h ψ + ω + [−ω_c − ∇²_h ψ_c],   F2 = Re·(u ω_x + v ω_y) − ∇²_h ω + [∇²_h ω_c],
+//   u = δ_y ψ + [u_c − δ_y ψ_c], v = −δ_x ψ + [v_c + δ_x ψ_c], ω_x = δ_x ω + [∂_x ω_c − δ_x ω_c], likewise ω_y,
+// and Thom's formula applied to ψ̃ (whose wall values −ψ_c and normal slopes are known) is Thom's formula on ψ plus
+// 2(ψ_c,adjacent − ψ_c,wall − h ∂_n ψ_c)/h² − ∂_nn ψ_c (n the inward normal). Each bracket is a fixed number per
+// node, so the unknowns, the stencil and the Jacobian's pattern are unchanged; the corner nodes, where ψ_c is
+// singular, are in no stencil. Near a corner ψ̃'s velocity is O(Re·r) (up to logarithms): the inertia the Stokes
+// term leaves out, Re·u·∇ω_c ~ Re/r², forces ∇⁴ψ̃.
 #include "cavity_reference.h"
 
 #include <Eigen/Sparse>
@@ -19,6 +29,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cavity_corner_flow.h"
 #include "check.h"
 
 namespace jetpinn {
@@ -30,7 +41,11 @@ using SpMat = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
 // The discrete problem on one grid: node fields [i][j] of size (n+1)^2, ψ = 0 on the walls, wall ω derived.
 class CavityGrid {
  public:
-  CavityGrid(int n, double reynolds) : m_n(n), m_re(reynolds), m_h(1.0 / n), m_inv_h2(double(n) * n) {}
+  CavityGrid(int n, double reynolds, bool subtract_corners)
+      : m_n(n), m_re(reynolds), m_h(1.0 / n), m_inv_h2(double(n) * n),
+        m_fix(static_cast<std::size_t>(n + 1) * (n + 1)) {
+    if (subtract_corners) set_corner_corrections();
+  }
 
   std::size_t node(int i, int j) const { return static_cast<std::size_t>(i) * (m_n + 1) + j; }
   int unknown(int i, int j) const { return 2 * ((i - 1) * (m_n - 1) + (j - 1)); }
@@ -44,6 +59,7 @@ class CavityGrid {
       omega[node(k, n)] = -2.0 * psi[node(k, n - 1)] * m_inv_h2 - 2.0 / m_h;   // lid, u = 1
       omega[node(0, k)] = -2.0 * psi[node(1, k)] * m_inv_h2;                    // left
       omega[node(n, k)] = -2.0 * psi[node(n - 1, k)] * m_inv_h2;                // right
+      for (const std::size_t w : {node(k, 0), node(k, n), node(0, k), node(n, k)}) omega[w] += m_fix[w].wall;
     }
     omega[node(0, 0)] = omega[node(0, n)] = omega[node(n, 0)] = omega[node(n, n)] = 0.0;
   }
@@ -61,10 +77,13 @@ class CavityGrid {
         const std::size_t p = node(i, j), e = node(i + 1, j), w = node(i - 1, j), nn = node(i, j + 1), s = node(i, j - 1);
         const double lap_psi = (psi[e] + psi[w] + psi[nn] + psi[s] - 4.0 * psi[p]) * m_inv_h2;
         const double lap_omega = (omega[e] + omega[w] + omega[nn] + omega[s] - 4.0 * omega[p]) * m_inv_h2;
-        const double u = (psi[nn] - psi[s]) * half_inv_h;
-        const double v = -(psi[e] - psi[w]) * half_inv_h;
-        const double f1 = lap_psi + omega[p];
-        const double f2 = m_re * (u * (omega[e] - omega[w]) + v * (omega[nn] - omega[s])) * half_inv_h - lap_omega;
+        const Fix& c = m_fix[p];
+        const double u = (psi[nn] - psi[s]) * half_inv_h + c.u;
+        const double v = -(psi[e] - psi[w]) * half_inv_h + c.v;
+        const double omega_x = (omega[e] - omega[w]) * half_inv_h + c.omega_x;
+        const double omega_y = (omega[nn] - omega[s]) * half_inv_h + c.omega_y;
+        const double f1 = lap_psi + omega[p] + c.f1;
+        const double f2 = m_re * (u * omega_x + v * omega_y) - lap_omega + c.f2;
         const int k = unknown(i, j);
         f[k] = f1;
         f[k + 1] = f2;
@@ -85,8 +104,9 @@ class CavityGrid {
         const int k = unknown(i, j);
         const int r1 = k, r2 = k + 1;
         const std::size_t e = node(i + 1, j), w = node(i - 1, j), nn = node(i, j + 1), s = node(i, j - 1);
-        const double u = (psi[nn] - psi[s]) * half_inv_h;
-        const double v = -(psi[e] - psi[w]) * half_inv_h;
+        const Fix& c = m_fix[node(i, j)];
+        const double u = (psi[nn] - psi[s]) * half_inv_h + c.u;
+        const double v = -(psi[e] - psi[w]) * half_inv_h + c.v;
         // F1 = ∇²ψ + ω
         t.emplace_back(r1, k, -4.0 * ih2);
         t.emplace_back(r1, k + 1, 1.0);
@@ -112,8 +132,8 @@ class CavityGrid {
         }
         if (dpsi_p != 0.0) t.emplace_back(r2, k, dpsi_p);
         // Through the velocities: ∂u/∂ψ_N = 1/(2h), ∂u/∂ψ_S = −1/(2h), ∂v/∂ψ_E = −1/(2h), ∂v/∂ψ_W = 1/(2h).
-        const double du = m_re * (omega[e] - omega[w]) * half_inv_h * half_inv_h;
-        const double dv = m_re * (omega[nn] - omega[s]) * half_inv_h * half_inv_h;
+        const double du = m_re * ((omega[e] - omega[w]) * half_inv_h + c.omega_x) * half_inv_h;
+        const double dv = m_re * ((omega[nn] - omega[s]) * half_inv_h + c.omega_y) * half_inv_h;
         if (j + 1 < n) t.emplace_back(r2, unknown(i, j + 1), du);
         if (j - 1 >= 1) t.emplace_back(r2, unknown(i, j - 1), -du);
         if (i + 1 < n) t.emplace_back(r2, unknown(i + 1, j), -dv);
@@ -124,20 +144,62 @@ class CavityGrid {
   }
 
  private:
+  // The bracketed terms of the file comment at one node: interior equations and velocities, or a wall's ω.
+  struct Fix {
+    double f1 = 0, f2 = 0, u = 0, v = 0, omega_x = 0, omega_y = 0, wall = 0;
+  };
+
+  void set_corner_corrections() {
+    const int n = m_n;
+    std::vector<CornerFlow> c(m_fix.size());
+    for (int i = 0; i <= n; ++i)
+      for (int j = 0; j <= n; ++j) c[node(i, j)] = cavity_corner_flow(double(i) / n, double(j) / n);
+    const double half_inv_h = 0.5 / m_h;
+    for (int i = 1; i < n; ++i)
+      for (int j = 1; j < n; ++j) {
+        const CornerFlow &p = c[node(i, j)], &e = c[node(i + 1, j)], &w = c[node(i - 1, j)], &nn = c[node(i, j + 1)],
+                         &s = c[node(i, j - 1)];
+        Fix& f = m_fix[node(i, j)];
+        f.f1 = -p.omega - (e.psi + w.psi + nn.psi + s.psi - 4.0 * p.psi) * m_inv_h2;
+        f.f2 = (e.omega + w.omega + nn.omega + s.omega - 4.0 * p.omega) * m_inv_h2;
+        f.u = p.u - (nn.psi - s.psi) * half_inv_h;
+        f.v = p.v + (e.psi - w.psi) * half_inv_h;
+        f.omega_x = p.omega_x - (e.omega - w.omega) * half_inv_h;
+        f.omega_y = p.omega_y - (nn.omega - s.omega) * half_inv_h;
+      }
+    // Thom's formula's error on ψ_c: wall node, its interior neighbour, ∂_n ψ_c and ∂_nn ψ_c (inward normal).
+    const auto wall = [&](std::size_t at, std::size_t adjacent, double dn, double dnn) {
+      m_fix[at].wall = 2.0 * (c[adjacent].psi - c[at].psi - m_h * dn) * m_inv_h2 - dnn;
+    };
+    for (int k = 1; k < n; ++k) {
+      wall(node(k, 0), node(k, 1), c[node(k, 0)].u, c[node(k, 0)].psi_yy);              // bottom: ∂_n = ∂_y
+      wall(node(k, n), node(k, n - 1), -c[node(k, n)].u, c[node(k, n)].psi_yy);         // lid: ∂_n = −∂_y
+      wall(node(0, k), node(1, k), -c[node(0, k)].v, c[node(0, k)].psi_xx);             // left: ∂_n = ∂_x
+      wall(node(n, k), node(n - 1, k), c[node(n, k)].v, c[node(n, k)].psi_xx);          // right: ∂_n = −∂_x
+    }
+  }
+
   int m_n;
   double m_re, m_h, m_inv_h2;
+  std::vector<Fix> m_fix;  // all zero without corner subtraction
 };
 
-// u = ∂ψ/∂y, v = −∂ψ/∂x by central differences inside; the wall velocities on the walls.
+// u = ∂ψ/∂y, v = −∂ψ/∂x by central differences inside (of ψ − ψ_c, plus ψ_c's exact velocity, when the corners
+// are subtracted); the wall velocities on the walls.
 void set_velocities(CavitySolution& s) {
   const int n = s.n;
   const auto at = [n](int i, int j) { return static_cast<std::size_t>(i) * (n + 1) + j; };
+  const auto corner = [n](int i, int j) { return cavity_corner_flow(double(i) / n, double(j) / n); };
   s.u.assign(s.psi.size(), 0.0);
   s.v.assign(s.psi.size(), 0.0);
   for (int i = 1; i < n; ++i) {
     for (int j = 1; j < n; ++j) {
       s.u[at(i, j)] = (s.psi[at(i, j + 1)] - s.psi[at(i, j - 1)]) * 0.5 * n;
       s.v[at(i, j)] = -(s.psi[at(i + 1, j)] - s.psi[at(i - 1, j)]) * 0.5 * n;
+      if (s.corners_subtracted) {
+        s.u[at(i, j)] += corner(i, j).u - (corner(i, j + 1).psi - corner(i, j - 1).psi) * 0.5 * n;
+        s.v[at(i, j)] += corner(i, j).v + (corner(i + 1, j).psi - corner(i - 1, j).psi) * 0.5 * n;
+      }
     }
     s.u[at(i, n)] = 1.0;  // the lid
   }
@@ -166,7 +228,7 @@ int cubic_stencil(double x, int n, double w[4]) {
 // level needed one factorisation and 10 solves). Converged when both residuals are below tolerance.
 bool newton_solve(CavitySolution& s, const CavityParams& params) {
   constexpr double REUSE_CONTRACTION = 0.1;  // a stale LU is kept while each step divides the residual by >= 10
-  const CavityGrid grid(s.n, s.reynolds);
+  const CavityGrid grid(s.n, s.reynolds, s.corners_subtracted);
   Eigen::VectorXd f, f_trial, delta;
   grid.set_wall_vorticity(s.psi, s.omega);
   auto [r1, r2] = grid.residual(s.psi, s.omega, f);
@@ -275,6 +337,7 @@ CavitySolution solve_cavity_on_grid(int n, double reynolds, std::vector<double> 
   CavitySolution s;
   s.n = n;
   s.reynolds = reynolds;
+  s.corners_subtracted = params.subtract_corners;
   s.psi = psi.empty() ? std::vector<double>(nodes, 0.0) : std::move(psi);
   s.omega = omega.empty() ? std::vector<double>(nodes, 0.0) : std::move(omega);
   const bool ok = newton_solve(s, params);
@@ -286,13 +349,16 @@ CavitySolution solve_cavity_on_grid(int n, double reynolds, std::vector<double> 
   return s;
 }
 
-CavitySolution solve_cavity(const CavityParams& params) {
+std::vector<CavitySolution> solve_cavity_levels(const CavityParams& params, int levels) {
   const auto start = std::chrono::steady_clock::now();
   JETPINN_CHECK(params.n >= 4 && params.coarsest_n >= 4, "cavity grid sizes must be at least 4, got n = "
                                                              << params.n << ", coarsest_n = " << params.coarsest_n);
-  // Grid levels n, n/2, ... down to the coarsest that is still >= coarsest_n.
+  JETPINN_CHECK(levels >= 1 && params.n % (1 << (levels - 1)) == 0 && params.n >> (levels - 1) >= 4,
+                "cavity: " << levels << " grid levels need n = " << params.n << " divisible by " << (1 << (levels - 1))
+                           << " with at least 4 cells on the coarsest");
+  // Grid levels n, n/2, ... down to the coarsest that is still >= coarsest_n (or has the levels asked for).
   int coarsest = params.n;
-  while (coarsest % 2 == 0 && coarsest / 2 >= params.coarsest_n) coarsest /= 2;
+  for (int k = 1; coarsest % 2 == 0 && (coarsest / 2 >= params.coarsest_n || k < levels); ++k) coarsest /= 2;
 
   // Reynolds continuation on the coarsest grid: start at Re <= 100 (Newton from rest converges there), then
   // multiply Re by up to 2 per step, shrinking the step whenever Newton fails.
@@ -315,17 +381,68 @@ CavitySolution solve_cavity(const CavityParams& params) {
                                                                                  << "-cell grid");
     }
   }
-  // Grid continuation: interpolate to the next grid and solve there.
-  while (s.n < params.n) {
-    auto psi = refine_cavity_field(s, s.psi);
-    auto omega = refine_cavity_field(s, s.omega);
-    s = solve_cavity_on_grid(2 * s.n, params.reynolds, std::move(psi), std::move(omega), params);
-    total_steps += s.newton_steps;
-  }
   set_velocities(s);
-  s.total_newton_steps = total_steps;
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return s;
+  // Grid continuation: interpolate to the next grid and solve there.
+  std::vector<CavitySolution> out{s};
+  while (out.back().n < params.n) {
+    const CavitySolution& c = out.back();
+    out.push_back(solve_cavity_on_grid(2 * c.n, params.reynolds, refine_cavity_field(c, c.psi),
+                                       refine_cavity_field(c, c.omega), params));
+    total_steps += out.back().newton_steps;
+  }
+  out.back().total_newton_steps = total_steps;
+  out.back().seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+CavitySolution solve_cavity(const CavityParams& params) { return std::move(solve_cavity_levels(params).back()); }
+
+CavitySolution richardson_cavity(const CavitySolution& coarse, const CavitySolution& fine) {
+  JETPINN_CHECK(fine.n == 2 * coarse.n && fine.reynolds == coarse.reynolds &&
+                    fine.corners_subtracted == coarse.corners_subtracted,
+                "cavity Richardson extrapolation needs grids of n and 2n cells of one scheme at one Reynolds number, "
+                "got " << coarse.n << " and " << fine.n);
+  CavitySolution r = fine;
+  r.n = coarse.n;
+  const int m = coarse.n, f = fine.n;
+  for (auto field : {&CavitySolution::psi, &CavitySolution::omega, &CavitySolution::u, &CavitySolution::v}) {
+    std::vector<double>& out = r.*field;
+    out.assign(static_cast<std::size_t>(m + 1) * (m + 1), 0.0);
+    for (int i = 0; i <= m; ++i)
+      for (int j = 0; j <= m; ++j) {
+        const std::size_t k = static_cast<std::size_t>(i) * (m + 1) + j;
+        const double fine_value = (fine.*field)[static_cast<std::size_t>(2 * i) * (f + 1) + 2 * j];
+        out[k] = (4.0 * fine_value - (coarse.*field)[k]) / 3.0;  // the h² terms cancel
+      }
+  }
+  return r;
+}
+
+CavitySolution solve_cavity_extrapolated(const CavityParams& params) {
+  JETPINN_CHECK(params.n % 8 == 0, "cavity extrapolation needs n divisible by 8, got " << params.n);
+  const std::vector<CavitySolution> levels = solve_cavity_levels(params, 3);
+  const std::size_t last = levels.size() - 1;
+  const CavitySolution previous = richardson_cavity(levels[last - 2], levels[last - 1]);
+  CavitySolution r = richardson_cavity(levels[last - 1], levels[last]);
+  r.richardson_from = params.n;
+  r.richardson_change = cavity_velocity_difference(previous, r, params.n / 4);
+  return r;
+}
+
+double cavity_velocity_difference(const CavitySolution& a, const CavitySolution& b, int m) {
+  JETPINN_CHECK(m >= 1 && a.n % m == 0 && b.n % m == 0,
+                "cavity velocity difference: grid of " << m << " cells is not in both grids (" << a.n << ", " << b.n
+                                                       << ")");
+  double diff = 0.0, norm = 0.0;
+  for (int i = 0; i <= m; ++i)
+    for (int j = 0; j <= m; ++j) {
+      const std::size_t ka = static_cast<std::size_t>(i * (a.n / m)) * (a.n + 1) + j * (a.n / m);
+      const std::size_t kb = static_cast<std::size_t>(i * (b.n / m)) * (b.n + 1) + j * (b.n / m);
+      const double du = a.u[ka] - b.u[kb], dv = a.v[ka] - b.v[kb];
+      diff += du * du + dv * dv;
+      norm += b.u[kb] * b.u[kb] + b.v[kb] * b.v[kb];
+    }
+  return std::sqrt(diff / norm);
 }
 
 }  // namespace jetpinn

@@ -35,8 +35,8 @@ SpaceTimeGrid cached_allen_cahn_reference(const AllenCahnParams& params = {},
                                           const std::filesystem::path& dir = reference_cache_dir());
 SpaceTimeGrid cached_burgers_classic_grid(const BurgersParams& params = {},
                                           const std::filesystem::path& dir = reference_cache_dir());
-// Node fields x, y (n+1) and u, v, psi, omega ((n+1) x (n+1), [x][y]) with the residuals; seconds and Newton
-// counts describe the solve that filled the cache.
+// solve_cavity_extrapolated(params): node fields x, y (n/2+1) and u, v, psi, omega ((n/2+1) x (n/2+1), [x][y])
+// with the residuals and richardson_change; seconds and Newton counts describe the solve that filled the cache.
 CavitySolution cached_cavity_reference(const CavityParams& params = {},
                                        const std::filesystem::path& dir = reference_cache_dir());
 
