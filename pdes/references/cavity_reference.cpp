@@ -51,6 +51,23 @@ class CavityGrid {
   int unknown(int i, int j) const { return 2 * ((i - 1) * (m_n - 1) + (j - 1)); }
   int unknowns() const { return 2 * (m_n - 1) * (m_n - 1); }
 
+  // u = ∂ψ/∂y, v = −∂ψ/∂x by central differences inside, plus the corner flow's corrections; the wall velocities
+  // on the walls.
+  void set_velocities(CavitySolution& s) const {
+    const int n = m_n;
+    const double half_inv_h = 0.5 / m_h;
+    s.u.assign(s.psi.size(), 0.0);
+    s.v.assign(s.psi.size(), 0.0);
+    for (int i = 1; i < n; ++i) {
+      for (int j = 1; j < n; ++j) {
+        const std::size_t p = node(i, j);
+        s.u[p] = (s.psi[node(i, j + 1)] - s.psi[node(i, j - 1)]) * half_inv_h + m_fix[p].u;
+        s.v[p] = -(s.psi[node(i + 1, j)] - s.psi[node(i - 1, j)]) * half_inv_h + m_fix[p].v;
+      }
+      s.u[node(i, n)] = 1.0;  // the lid
+    }
+  }
+
   // Thom's formula on the four walls (corners are never used by the 5-point stencils; they get 0).
   void set_wall_vorticity(const std::vector<double>& psi, std::vector<double>& omega) const {
     const int n = m_n;
@@ -185,25 +202,8 @@ class CavityGrid {
 };
 
 // u = ∂ψ/∂y, v = −∂ψ/∂x by central differences inside (of ψ − ψ_c, plus ψ_c's exact velocity, when the corners
-// are subtracted); the wall velocities on the walls.
-void set_velocities(CavitySolution& s) {
-  const int n = s.n;
-  const auto at = [n](int i, int j) { return static_cast<std::size_t>(i) * (n + 1) + j; };
-  const auto corner = [n](int i, int j) { return cavity_corner_flow(double(i) / n, double(j) / n); };
-  s.u.assign(s.psi.size(), 0.0);
-  s.v.assign(s.psi.size(), 0.0);
-  for (int i = 1; i < n; ++i) {
-    for (int j = 1; j < n; ++j) {
-      s.u[at(i, j)] = (s.psi[at(i, j + 1)] - s.psi[at(i, j - 1)]) * 0.5 * n;
-      s.v[at(i, j)] = -(s.psi[at(i + 1, j)] - s.psi[at(i - 1, j)]) * 0.5 * n;
-      if (s.corners_subtracted) {
-        s.u[at(i, j)] += corner(i, j).u - (corner(i, j + 1).psi - corner(i, j - 1).psi) * 0.5 * n;
-        s.v[at(i, j)] += corner(i, j).v + (corner(i + 1, j).psi - corner(i - 1, j).psi) * 0.5 * n;
-      }
-    }
-    s.u[at(i, n)] = 1.0;  // the lid
-  }
-}
+// are subtracted: the grid's corrections); the wall velocities on the walls.
+void set_velocities(CavitySolution& s) { CavityGrid(s.n, s.reynolds, s.corners_subtracted).set_velocities(s); }
 
 // Weights of cubic Lagrange interpolation through 4 consecutive nodes first, first+1, .., first+3 of a grid with
 // n cells on [0, 1], at coordinate x; the stencil is the one around x, shifted inwards at the ends.
