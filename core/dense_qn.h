@@ -82,6 +82,8 @@ class DenseQuasiNewton {
 
   // H back to the identity and the cached f/g dropped: call after x was changed outside.
   void reset();
+  // Drops the cached f/g only, keeping H: call after the objective changed (see TrainOptions::qn_refresh).
+  void drop_cache() { m_has_cache = false; }
 
   DenseQnState state() const;
   // Throws unless the sizes fit size(), every entry is finite, the diagonal of H is positive, updates and

@@ -75,6 +75,8 @@ class Lbfgs {
 
   // Drops the history and the cached f/g: call after x was changed outside (e.g. by Adam before switching).
   void reset();
+  // Drops the cached f/g only, keeping the history: call after the objective changed (see TrainOptions::qn_refresh).
+  void drop_cache() { m_has_cache = false; }
 
   LbfgsState<T> state() const;  // copies the vectors to the host
   // Throws unless the pair counts agree, are <= history, every vector holds size() entries, rho and h_diag are

@@ -361,6 +361,29 @@ bool Trainer<T>::quasi_newton_now() const {
 }
 
 template <class T>
+bool Trainer<T>::qn_refresh_due() const {
+  const long k = m_opt.qn_refresh.every;
+  return k > 0 && m_step % k == 0 && (m_lbfgs || m_dense);  // not at the first iteration: nothing is stale yet
+}
+
+template <class T>
+void Trainer<T>::refresh_objective() {
+  if (m_opt.qn_refresh.redraw)
+    for (std::size_t t = 0; t < m_terms.size(); ++t)
+      if (m_terms[t].is_pde) sample(t);
+  if (m_backend) {
+    record_backend_evaluation(true, m_rba_updates == 0, nullptr);
+    backend_objective(nullptr, false);
+    ++m_rba_updates;
+  } else {
+    evaluate(true);
+  }
+  const bool reset = m_opt.qn_refresh.reset_memory;
+  if (m_lbfgs) reset ? m_lbfgs->reset() : m_lbfgs->drop_cache();
+  if (m_dense) reset ? m_dense->reset() : m_dense->drop_cache();
+}
+
+template <class T>
 StepStats Trainer<T>::backend_step() {
   StepStats s;
   s.step = m_step;
@@ -460,6 +483,7 @@ StepStats Trainer<T>::backend_step() {
     m_params_stale = true;
     if (measure_now) s.diag = measure(snr);
   } else {
+    if (qn_refresh_due()) refresh_objective();
     if (!m_lbfgs) m_lbfgs = std::make_unique<Lbfgs<T>>(be.size(), m_opt.lbfgs, m_vectors);
     VectorBuffer<T> saved(*m_vectors, be.size());
     m_vectors->copy(be.size(), be.params(), saved.data());
@@ -531,6 +555,7 @@ StepStats Trainer<T>::step() {
     m_adam.step(params.values(), params.grads(), s.lr);
     if (measure_now) s.diag = measure(snr);
   } else {
+    if (qn_refresh_due()) refresh_objective();
     std::vector<T> saved(params.values(), params.values() + params.size());
     bool bad = false;
     auto fn = [&](const T* x, T* g) {

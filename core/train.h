@@ -79,6 +79,16 @@ struct TrainOptions {
   std::string quasi_newton = "lbfgs";
   Index dense_max_params = 20000;
   long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
+  // The quasi-Newton phase keeps its objective fixed within an iteration (a line search needs one function).
+  // Every `every` steps (counted from step 0; 0: never) after its first iteration it starts from a refreshed one:
+  // the PDE points redrawn when `redraw`, the RBA multipliers one update from the residuals at the current
+  // parameters; the method then drops its cached f and g, and keeps its memory (pairs, H) or, with
+  // `reset_memory`, restarts from the identity.
+  struct QuasiNewtonRefresh {
+    long every = 0;
+    bool redraw = false;
+    bool reset_memory = false;
+  } qn_refresh;
   DiagnosticsOptions diagnostics;
   NanInjection inject_nan;
   bool graph = true;  // with a backend: replay plain Adam steps as one captured graph once shapes are fixed
@@ -163,6 +173,9 @@ class Trainer {
   // (switch_on_phase). A pure function of the step and the detector's measurements, so a resume decides alike.
   bool quasi_newton_now() const;
   DenseQnConfig dense_config() const;
+  // TrainOptions::qn_refresh: whether this quasi-Newton step starts from a refreshed objective, and the refresh.
+  bool qn_refresh_due() const;
+  void refresh_objective();
   mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
   std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation
   struct ResidualNode {

@@ -79,6 +79,13 @@ const std::vector<OptionSpec>& option_specs() {
       {"optim.lbfgs_history", 50, at_least(1), "L-BFGS: correction pairs kept"},
       {"optim.quasi_newton", "lbfgs", one_of({"lbfgs", "bfgs", "ssbfgs", "ssbroyden"}),
        "method from optim.lbfgs_from on: L-BFGS, or a dense inverse Hessian (float64, CPU only)"},
+      {"optim.qn_refresh.every", 0, at_least(0),
+       "quasi-Newton phase: steps between refreshes of its objective (RBA multipliers one update from the current "
+       "residuals, points as optim.qn_refresh.points); fixed within each iteration (0: fixed throughout)"},
+      {"optim.qn_refresh.points", "keep", one_of({"keep", "redraw"}),
+       "at a refresh: keep the PDE points, or redraw them (the RBA multipliers then restart as at any redraw)"},
+      {"optim.qn_refresh.memory", "keep", one_of({"keep", "reset"}),
+       "at a refresh: the quasi-Newton memory (pairs, H) is kept, or reset to the identity"},
       {"optim.dense_max_params", 20000, at_least(1), "largest network (parameters) a dense quasi-Newton method takes"},
 
       {"train.iters", 1000, at_least(0), "total steps (--iters)"},

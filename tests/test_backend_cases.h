@@ -170,7 +170,8 @@ inline void check_faults(const BackendFactory<double>& make) {
   }
 }
 
-// Adam for 6 steps, then 4 L-BFGS iterations (vectors in the backend's memory), against the host (float64).
+// Adam for 6 steps, then 4 L-BFGS iterations (vectors in the backend's memory), against the host (float64); then
+// the same with optim.qn_refresh.
 inline void check_lbfgs(const BackendFactory<double>& make) {
   Case c = problem_cases()[1];
   c.config["optim"]["lbfgs_from"] = 6;
@@ -179,6 +180,14 @@ inline void check_lbfgs(const BackendFactory<double>& make) {
   CHECK(r.loss <= 1e-10);
   CHECK(r.params <= 1e-10);
   CHECK(r.lbfgs_steps == 4);
+  // The objective refreshed at steps 8 and 10 (RBA multipliers one update, points redrawn), the memory kept.
+  c.config["loss"]["rba"]["enabled"] = true;
+  c.config["optim"]["qn_refresh"] = {{"every", 2}, {"points", "redraw"}};
+  c.steps = 12;
+  const Comparison refreshed = compare_runs<double>(c, make);
+  CHECK(refreshed.loss <= 1e-10);
+  CHECK(refreshed.params <= 1e-10);
+  CHECK(refreshed.lbfgs_steps == 6);
 }
 
 // Tape::rba_mse against the composition it replaces, mean(square(r * lambda)), and finite differences.

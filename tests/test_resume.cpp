@@ -307,3 +307,70 @@ TEST_CASE("train: a resumed run's metrics.jsonl equals an uninterrupted run's, d
                              Checkpoint::read(part.out + "/checkpoint", "helmholtz"));
   }
 }
+
+namespace {
+// Per step of a quasi-Newton run (RBA on, Adam to step 8): whether the step changed the RBA multipliers, and the
+// memory's size after it (L-BFGS pairs, or the dense method's updates since H was the identity).
+struct RefreshTrace {
+  std::vector<long> lambda_changed;  // 0-based steps
+  std::vector<std::int64_t> memory;  // per step from the first quasi-Newton one
+  std::vector<double> params;
+  std::vector<long> evals;  // objective evaluations per quasi-Newton step
+};
+RefreshTrace refresh_trace(const std::string& method, long every, const std::string& memory, bool rba, long iters) {
+  Json c = measured_config(false, 8);
+  c["diagnostics"]["enabled"] = false;
+  c["loss"]["rba"]["enabled"] = rba;
+  c["optim"]["quasi_newton"] = method;
+  c["optim"]["qn_refresh"] = {{"every", every}, {"memory", memory}};
+  Model<double> m("helmholtz", c, "quick");
+  RefreshTrace trace;
+  std::vector<double> lambda = m.checkpoint().get<double>("term.residual.lambda");
+  while (m.steps_done() < iters) {
+    const LoggedStep s = m.step();
+    const Checkpoint state = m.checkpoint();
+    const std::vector<double> now = state.get<double>("term.residual.lambda");
+    if (now != lambda) trace.lambda_changed.push_back(s.step - 1);
+    lambda = now;
+    const char* counts = method == "lbfgs" ? "lbfgs.counts" : "dense_qn.counts";
+    if (s.lbfgs) trace.memory.push_back(state.get<std::int64_t>(counts)[0]);
+    if (s.lbfgs) trace.evals.push_back(s.evals);
+    trace.params = state.get<double>("params");
+  }
+  return trace;
+}
+}  // namespace
+
+// optim.qn_refresh: the multipliers stay frozen within the quasi-Newton phase unless a refresh is due (every k
+// steps, counted from step 0, from the second quasi-Newton step on); a refresh keeps or resets the memory; with
+// nothing to refresh (RBA off, points kept) it changes no bit of the run; a resume across refreshes is exact.
+TEST_CASE("train: optim.qn_refresh updates the RBA multipliers between quasi-Newton iterations, resumes bit-identically") {
+  const ThreadCountGuard guard;
+  omp_set_num_threads(1);
+  const std::vector<long> adam{0, 1, 2, 3, 4, 5, 6, 7};
+  for (const std::string method : {"lbfgs", "ssbroyden"}) {
+    CAPTURE(method);
+    CHECK(refresh_trace(method, 0, "keep", true, 20).lambda_changed == adam);  // frozen after the switch
+    std::vector<long> refreshed = adam;
+    refreshed.insert(refreshed.end(), {12, 16});  // not 8: the first iteration
+    const RefreshTrace keep = refresh_trace(method, 4, "keep", true, 20);
+    CHECK(keep.lambda_changed == refreshed);
+    const RefreshTrace reset = refresh_trace(method, 4, "reset", true, 20);
+    CHECK(reset.lambda_changed == refreshed);
+    CAPTURE(keep.memory);
+    CAPTURE(reset.memory);
+    REQUIRE(keep.memory.size() == 12);  // steps 8 .. 19
+    CHECK(keep.memory[4] == keep.memory[3] + 1);  // step 12: one more pair or update on the kept memory
+    CHECK(reset.memory[4] <= 1);                   // restarted: at most the pair of this iteration
+    CHECK(reset.memory[8] <= 1);                   // step 16
+    // RBA off and the points kept: a refresh only drops the cached f and g, which are recomputed (one more
+    // evaluation at steps 12 and 16) to the same bits.
+    const RefreshTrace idle = refresh_trace(method, 4, "keep", false, 20), fixed = refresh_trace(method, 0, "keep", false, 20);
+    CHECK(idle.params == fixed.params);
+    REQUIRE(idle.evals.size() == fixed.evals.size());
+    for (std::size_t i = 0; i < idle.evals.size(); ++i) CHECK(idle.evals[i] == fixed.evals[i] + (i == 4 || i == 8 ? 1 : 0));
+  }
+  Json c = measured_config(false, 8);
+  c["optim"]["qn_refresh"] = {{"every", 4}, {"points", "redraw"}};
+  check_resumes<double>(c, 20, {8, 9, 12, 13});
+}

@@ -203,6 +203,7 @@ LoggedStep Model<T>::logged(const StepStats& s, double seconds) const {
   l.term_mse = s.term_mse;
   l.lr = s.lr;
   l.lbfgs = s.lbfgs;
+  l.evals = s.evals;
   l.seconds = seconds;
   if (s.diag) {
     const StepDiagnostics& d = *s.diag;

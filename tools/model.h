@@ -43,7 +43,8 @@ struct LoggedStep {
   std::vector<std::string> terms;        // loss term names
   std::vector<double> term_mse;          // mean(r^2) per term
   double lr = 0;                         // Adam's rate (0 on L-BFGS steps)
-  bool lbfgs = false;
+  bool lbfgs = false;                    // a quasi-Newton step (L-BFGS or a dense method)
+  long evals = 0;                        // its objective evaluations (line search; 0 on Adam steps)
   double seconds = 0;                    // since train() began
   double rel_l2 = std::numeric_limits<double>::quiet_NaN();  // on train.eval_every steps, with a reference
   std::optional<Diagnostics> diagnostics;

@@ -47,6 +47,10 @@ TrainOptions train_options(const Json& cfg) {
   o.lbfgs.validate();
   o.quasi_newton = op.at("quasi_newton");
   o.dense_max_params = op.at("dense_max_params");
+  const Json& qr = op.at("qn_refresh");
+  o.qn_refresh.every = qr.at("every");
+  o.qn_refresh.redraw = qr.at("points") == "redraw";
+  o.qn_refresh.reset_memory = qr.at("memory") == "reset";
   const Json& r = cfg.at("loss").at("rba");
   o.rba.enabled = r.at("enabled");
   o.rba.eta = r.at("eta");
