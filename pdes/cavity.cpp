@@ -3,6 +3,12 @@
 // Momentum residuals: u u_x + v u_y + p_x - nu lap(u) and u v_x + v v_y + p_y - nu lap(v), where
 // lap(u) = d/dy lap(psi) = lap_y and lap(v) = -lap_x: third derivatives of psi through the collapsed streams
 // (u, u_x, u_y, u_xx, u_xy, u_yy, lap, lap_x, lap_y: 9 streams instead of 10).
+// pde.corner_flow: the network's (psi, p) is the remainder (psi - psi_c, p - p_c), where psi_c is the closed-form
+// Stokes flow of the two lid corners (references/cavity_corner_flow.h), the singular part a smooth network cannot
+// fit (the lid's u = 1 meets the walls' u = 0 there), and p_c its Stokes pressure, whose gradient balances its
+// viscous term exactly (grad p_c = nu lap u_c), so that neither enters the residual: psi_c's first and second
+// derivatives enter the convective terms as per-point constants, its velocity the boundary values, and the derived
+// u, v, speed add its velocity back. The remainder's velocity is continuous.
 // Reference: the project's stream function-vorticity solver (references/cavity_reference.h) with the lid-corner
 // singularity subtracted, Richardson-extrapolated from 257^2 and 513^2 nodes, sampled on the 129 x 129 grid
 // x, y = k/128; metric: |velocity|. Its error there, relative L2 in (u, v): 1.2e-5 at Re = 100, 1.1e-4 at
@@ -11,6 +17,7 @@
 #include <cmath>
 
 #include "builtin_problems.h"
+#include "references/cavity_corner_flow.h"
 #include "references/cavity_reference.h"
 #include "references/reference_cache.h"
 
@@ -20,10 +27,20 @@ namespace {
 
 const Box DOMAIN{{0, 0}, {1, 1}};
 
+// pde.corner_flow: the corner flow's derivatives that the residual reads, as columns of the residual term's data.
+// (lap_x and lap_y have none: nu lap u_c is balanced by grad p_c.)
+constexpr int CORNER_STREAMS = 5;
+constexpr const char* CORNER_STREAM_NAMES[CORNER_STREAMS] = {"x", "y", "xx", "xy", "yy"};
+int corner_stream(const std::string& s) {  // -1: none
+  for (int k = 0; k < CORNER_STREAMS; ++k)
+    if (s == CORNER_STREAM_NAMES[k]) return k;
+  return -1;
+}
+
 template <class T>
 class Cavity : public Problem<T> {
  public:
-  explicit Cavity(const Json& cfg) : m_re(cfg.at("pde").at("re")) {
+  explicit Cavity(const Json& cfg) : m_re(cfg.at("pde").at("re")), m_corner(cfg.at("pde").at("corner_flow")) {
     JETPINN_CHECK(m_re > 0, "'pde.re' (Reynolds number) must be > 0, got " << m_re);
   }
 
@@ -33,9 +50,22 @@ class Cavity : public Problem<T> {
     r.is_pde = true;
     r.count = cfg.at("points").at("collocation");
     r.streams = StreamSet::make({"x", "y"}, {"lap_x", "lap_y"}, {"x", "y"});
-    r.sample = [](Term<T>& t, Rng& rng) { t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng)); };
-    r.residual = [nu = 1.0 / m_re](Var<T> out, Tape<T>& tape, const Term<T>&) {
-      auto psi = [&](const char* s) { return out.d(s).col(0); };
+    r.sample = [corner = m_corner](Term<T>& t, Rng& rng) {
+      t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng));
+      if (!corner) return;
+      t.data.resize(t.count, CORNER_STREAMS);  // psi_c's derivatives in the order of CORNER_STREAM_NAMES
+      for (Index i = 0; i < t.count; ++i) {
+        const CornerFlow c = cavity_corner_flow(static_cast<double>(t.points(i, 0)), static_cast<double>(t.points(i, 1)));
+        const double d[CORNER_STREAMS] = {-c.v, c.u, c.psi_xx, c.psi_xy, c.psi_yy};
+        for (int k = 0; k < CORNER_STREAMS; ++k) t.data(i, k) = T(d[k]);
+      }
+    };
+    r.residual = [nu = 1.0 / m_re, corner = m_corner](Var<T> out, Tape<T>& tape, const Term<T>& t) {
+      auto psi = [&](const char* s) {
+        Var<T> net = out.d(s).col(0);
+        const int k = corner ? corner_stream(s) : -1;
+        return k < 0 ? net : net + tape.constant(RowMat<T>(t.data.col(k)));
+      };
       auto p = [&](const char* s) { return out.d(s).col(1); };
       Var<T> u = psi("y");  // v = -psi_x is folded into the products below
       Var<T> r1 = u * psi("xy") - psi("x") * psi("yy") + p("x") - nu * psi("lap_y");  // v u_y = -psi_x psi_yy
@@ -46,19 +76,24 @@ class Cavity : public Problem<T> {
     b.name = "bc";
     b.count = cfg.at("points").at("boundary");
     b.streams = StreamSet::make({"x", "y"}, {"x", "y"});
-    b.sample = [](Term<T>& t, Rng& rng) {  // walls in turn: x = 0, x = 1, y = 0, lid y = 1; data = wall u
+    // Walls in turn: x = 0, x = 1, y = 0, lid y = 1; data = the wall's (u, v), less the corner flow's with
+    // pde.corner_flow.
+    b.sample = [corner = m_corner](Term<T>& t, Rng& rng) {
       t.points.resize(t.count, 2);
-      t.data.resize(t.count, 1);
+      t.data.resize(t.count, 2);
       for (Index i = 0; i < t.count; ++i) {
         const int wall = static_cast<int>(i % 4);
         const double s = rng.uniform();
         if (wall < 2) t.points.row(i) << T(wall), T(s);
         else t.points.row(i) << T(s), T(wall - 2);
-        t.data(i, 0) = T(wall == 3 ? 1 : 0);
+        const CornerFlow c = corner ? cavity_corner_flow(wall < 2 ? wall : s, wall < 2 ? s : wall - 2) : CornerFlow{};
+        t.data(i, 0) = T((wall == 3 ? 1 : 0) - c.u);
+        t.data(i, 1) = T(-c.v);
       }
     };
     b.residual = [](Var<T> out, Tape<T>& tape, const Term<T>& t) {
-      return tape.concat_cols(out.d("y").col(0) - tape.constant(t.data), -out.d("x").col(0));
+      return tape.concat_cols(out.d("y").col(0) - tape.constant(RowMat<T>(t.data.col(0))),
+                              -out.d("x").col(0) - tape.constant(RowMat<T>(t.data.col(1))));
     };
     std::vector<Term<T>> terms{r};
     if (b.count > 0) terms.push_back(b);
@@ -66,8 +101,18 @@ class Cavity : public Problem<T> {
   }
 
   std::vector<std::string> derived_streams(const std::string&) const override { return {"x", "y"}; }
-  Var<T> derived(const std::string& name, Var<T> out, Tape<T>&) const override {
+  Var<T> derived(const std::string& name, Var<T> out, const RowMat<T>& points, Tape<T>& tape) const override {
     Var<T> u = out.d("y").col(0), v = -out.d("x").col(0);
+    if (m_corner) {
+      RowMat<T> cu(points.rows(), 1), cv(points.rows(), 1);
+      for (Index i = 0; i < points.rows(); ++i) {
+        const CornerFlow c = cavity_corner_flow(static_cast<double>(points(i, 0)), static_cast<double>(points(i, 1)));
+        cu(i, 0) = T(c.u);
+        cv(i, 0) = T(c.v);
+      }
+      u = u + tape.constant(cu);
+      v = v + tape.constant(cv);
+    }
     if (name == "u") return u;
     if (name == "v") return v;
     JETPINN_CHECK(name == "speed", "cavity: unknown derived quantity '" << name << "'");
@@ -76,6 +121,7 @@ class Cavity : public Problem<T> {
 
  private:
   double m_re;
+  bool m_corner;
 };
 
 Reference cavity_reference_grid(const Json& cfg) {
@@ -115,8 +161,10 @@ ProblemInfo make_cavity_info() {
   info.derived = {"u", "v", "speed"};
   info.laplacian_inputs = {"x", "y"};
   info.domain = DOMAIN;
-  info.pde = {{"re", 100.0}, {"reference_n", 0}};
+  info.pde = {{"re", 100.0}, {"reference_n", 0}, {"corner_flow", false}};
   info.pde_help = {{"re", "Reynolds number"},
+                   {"corner_flow", "the lid corners' Stokes flow in closed form added to the network's psi, which "
+                                   "learns the remainder (eval's psi is that remainder; u, v, speed are the sum)"},
                    {"reference_n", "reference solver's finest grid, n x n cells, a multiple of 256 (0: 512); "
                                    "the reference extrapolates it with the n/2 grid"}};
   info.overrides = {{"loss", {{"weights", {{"bc", 10.0}}}}}, {"points", {{"collocation", 10000}, {"boundary", 1000}}}};

@@ -130,7 +130,7 @@ RowMat<double> QuantityEvaluator<T>::operator()(const ProblemInfo& info, const R
     Var<T> out = m_net.forward(m_tape, m_tape.input(m_points, m_streams));
     for (std::size_t i = 0; i < names.size(); ++i) {
       const QuantityName& q = m_parsed[i];
-      Var<T> v = q.derived.empty() ? out.d(q.stream).col(q.output) : m_problem.derived(q.derived, out, m_tape);
+      Var<T> v = q.derived.empty() ? out.d(q.stream).col(q.output) : m_problem.derived(q.derived, out, m_points, m_tape);
       result.block(b0, static_cast<Index>(i), n, 1) = v.value().mat().template cast<double>();
     }
   }

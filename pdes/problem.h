@@ -48,6 +48,11 @@ class Problem {
   // Derived quantities (beyond outputs and their derivatives): the streams they need and how to form them.
   virtual std::vector<std::string> derived_streams(const std::string& /*name*/) const { return {}; }
   virtual Var<T> derived(const std::string& name, Var<T> /*out*/, Tape<T>& /*tape*/) const;
+  // The same with the evaluation points (P x inputs), for a quantity that adds a known function of position;
+  // by default the overload above.
+  virtual Var<T> derived(const std::string& name, Var<T> out, const RowMat<T>& /*points*/, Tape<T>& tape) const {
+    return derived(name, out, tape);
+  }
 };
 
 struct ProblemInfo {

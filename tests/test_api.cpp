@@ -12,6 +12,7 @@
 #include "config.h"
 #include "model.h"
 #include "pde.h"
+#include "references/cavity_corner_flow.h"
 #include "temp_dir.h"
 
 using namespace jetpinn;
@@ -441,4 +442,58 @@ TEST_CASE("net.hard_bc: Helmholtz and Burgers meet their boundary and initial va
   Model<> burgers_soft("burgers", soft);
   CHECK(burgers_soft.loss_and_gradient().terms == std::vector<std::string>{"residual", "ic", "bc"});
   CHECK(burgers_soft.evaluate(walls, {"u"}).cwiseAbs().maxCoeff() > 1e-6);
+}
+
+// pde.corner_flow: with every weight zero the network's psi and p vanish, so the cavity's loss terms and derived
+// velocity are those of the corner flow (psi_c, p_c) alone: its Stokes pressure balances its viscous term, which
+// leaves the convective one, written here in (u, v) rather than the residual's psi streams: r1 = u u_x + v u_y =
+// u psi_xy + v psi_yy, r2 = u v_x + v v_y = -u psi_xx - v psi_xy; the walls' residual is the network's velocity
+// less (wall - corner flow). The viscous balance itself, nu lap u_c = grad p_c with p_c harmonic conjugate to
+// nu omega_c, is the corner flow's Stokes property (test_reference_cavity.cpp checks lap omega_c = 0).
+TEST_CASE("pde.corner_flow: the cavity's residual, walls and velocity carry the lid corners' Stokes flow") {
+  const Json cfg = {{"pde", {{"re", 100.0}, {"corner_flow", true}}},
+                    {"net", {{"depth", 2}, {"width", 8}}},
+                    {"points", {{"collocation", 200}, {"boundary", 40}}},
+                    {"train", {{"seed", 3}}}};
+  Model<> m("cavity", cfg);
+  NamedArrays zero = m.parameters();
+  for (auto& [name, a] : zero) std::fill(a.data.begin(), a.data.end(), 0.0);
+  m.set_parameters(zero);
+  const LossAndGradient lg = m.loss_and_gradient();
+  REQUIRE(lg.terms == std::vector<std::string>{"residual", "bc"});
+  const Checkpoint state = m.checkpoint();
+  auto mse = [&](const std::string& term, auto residual) {
+    const std::vector<double> p = state.get<double>("term." + term + ".points");
+    double sum = 0;
+    for (std::size_t i = 0; i + 1 < p.size(); i += 2) {
+      const auto [a, b] = residual(p[i], p[i + 1]);
+      sum += a * a + b * b;
+    }
+    return sum / static_cast<double>(p.size());  // two components per point
+  };
+  const double residual = mse("residual", [&](double x, double y) {
+    const CornerFlow c = cavity_corner_flow(x, y);
+    return std::pair{c.u * c.psi_xy + c.v * c.psi_yy, -c.u * c.psi_xx - c.v * c.psi_xy};
+  });
+  CHECK(lg.term_mse[0] == doctest::Approx(residual).epsilon(1e-12));
+  const double walls = mse("bc", [&](double x, double y) {
+    const CornerFlow c = cavity_corner_flow(x, y);
+    return std::pair{(y == 1.0 ? 1.0 : 0.0) - c.u, -c.v};
+  });
+  CHECK(lg.term_mse[1] == doctest::Approx(walls).epsilon(1e-12));
+  RowMat<double> pts(3, 2);
+  pts << 0.2, 0.9, 0.5, 0.5, 0.97, 0.99;
+  const RowMat<double> uv = m.evaluate(pts, {"u", "v", "speed"});
+  for (Index i = 0; i < pts.rows(); ++i) {
+    const CornerFlow c = cavity_corner_flow(pts(i, 0), pts(i, 1));
+    CHECK(uv(i, 0) == c.u);
+    CHECK(uv(i, 1) == c.v);
+    CHECK(uv(i, 2) == doctest::Approx(std::hypot(c.u, c.v)).epsilon(1e-15));
+  }
+  // Without it the same zero network has zero velocity.
+  Json plain = cfg;
+  plain["pde"]["corner_flow"] = false;
+  Model<> p("cavity", plain);
+  p.set_parameters(zero);
+  CHECK(p.evaluate(pts, {"u", "v"}).cwiseAbs().maxCoeff() == 0.0);
 }

@@ -140,6 +140,8 @@ TEST_CASE("reference cavity: the corner flow is the Stokes flow of a sliding lid
           c.v + (e.psi - w.psi) / (2 * H),
           r * (c.psi_xx - (e.psi - 2 * c.psi + w.psi) / (H * H)),
           r * (c.psi_yy - (n.psi - 2 * c.psi + s.psi) / (H * H)),
+          r * (c.psi_xy - (e.u - w.u) / (2 * H)),  // ψ_xy = ∂u/∂x = −∂v/∂y
+          r * (c.psi_xy + (n.v - s.v) / (2 * H)),
           r * (c.omega + c.psi_xx + c.psi_yy),  // ω = −∇²ψ, both exact
           r * r * (c.omega_x - (e.omega - w.omega) / (2 * H)),
           r * r * (c.omega_y - (n.omega - s.omega) / (2 * H)),

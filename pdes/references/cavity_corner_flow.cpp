@@ -24,6 +24,7 @@ CornerFlow cavity_corner_flow(double x, double y) {
     const double q = (4 * PI * xi * eta * eta + 8 * xi * xi * eta) / r4;  // shared by P_ξξ and P_ηη
     const double p_xixi = C * (-8 * eta / r2 + q);
     const double p_etaeta = C * (4 * PI * xi / r2 - q);
+    const double p_xieta = -4 * C * xi * eta * (PI * xi - 2 * eta) / r4;  // P_ξξ = a η², P_ηη = a ξ², P_ξη = −a ξη
     const double s = 4 * PI * xi - 8 * eta;  // ω_c = −C s / r²
     const double w = -C * s / r2;
     const double w_xi = -C * (4 * PI / r2 - 2 * s * xi / r4);
@@ -36,6 +37,7 @@ CornerFlow cavity_corner_flow(double x, double y) {
     out.omega_y += -w_eta;
     out.psi_xx += p_xixi;
     out.psi_yy += p_etaeta;
+    out.psi_xy += -dx * p_xieta;
   }
   return out;
 }

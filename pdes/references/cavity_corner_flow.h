@@ -16,7 +16,7 @@ namespace jetpinn {
 struct CornerFlow {
   double psi = 0, u = 0, v = 0;               // ψ_c and the velocity (on the lid u = 2: one from each corner)
   double omega = 0, omega_x = 0, omega_y = 0; // ω_c and its gradient
-  double psi_xx = 0, psi_yy = 0;              // for the wall-vorticity formula's correction
+  double psi_xx = 0, psi_yy = 0, psi_xy = 0;  // second derivatives
 };
 
 // Both corner terms at (x, y) in the closed unit square; a corner itself, where they are singular, gets the
