@@ -406,7 +406,7 @@ TEST_CASE("a domain is optional when every term has its points, a term drawing o
 
 // net.hard_bc on the built-in problems that define it: the network's output meets the boundary (and for Burgers
 // the initial) condition exactly, so those loss terms are gone and only the residual is trained.
-TEST_CASE("net.hard_bc: Helmholtz and Burgers meet their boundary and initial values exactly, with the residual alone") {
+TEST_CASE("net.hard_bc: Helmholtz, Burgers and Allen-Cahn meet their boundary and initial values exactly, with the residual alone") {
   const Json hard = {{"net", {{"depth", 2}, {"width", 8}, {"hard_bc", true}}},
                      {"points", {{"collocation", 64}}}, {"train", {{"seed", 5}}}};
   const Index n = 9;
@@ -442,6 +442,19 @@ TEST_CASE("net.hard_bc: Helmholtz and Burgers meet their boundary and initial va
   Model<> burgers_soft("burgers", soft);
   CHECK(burgers_soft.loss_and_gradient().terms == std::vector<std::string>{"residual", "ic", "bc"});
   CHECK(burgers_soft.evaluate(walls, {"u"}).cwiseAbs().maxCoeff() > 1e-6);
+
+  Model<> allen_cahn("allen-cahn", hard);
+  allen_cahn.step();
+  CHECK(allen_cahn.loss_and_gradient().terms == std::vector<std::string>{"residual"});
+  const RowMat<double> a0 = allen_cahn.evaluate(initial, {"u"});
+  for (Index i = 0; i < n; ++i) {
+    const double x = initial(i, 1);
+    CHECK(a0(i, 0) == doctest::Approx(x * x * std::cos(M_PI * x)).epsilon(1e-15));
+  }
+  soft["net"]["hard_bc"] = false;
+  Model<> allen_cahn_soft("allen-cahn", soft);
+  CHECK(allen_cahn_soft.loss_and_gradient().terms == std::vector<std::string>{"residual", "ic"});
+  CHECK((allen_cahn_soft.evaluate(initial, {"u"}) - a0).cwiseAbs().maxCoeff() > 1e-6);
 }
 
 // pde.corner_flow: with every weight zero the network's psi and p vanish, so the cavity's loss terms and derived
