@@ -115,7 +115,9 @@ double Trainer<T>::evaluate(bool update_rba, const GradStatsConfig* stats, GradS
                     "term '" << term.name << "': " << lambda.rows() << " x " << lambda.cols()
                              << " RBA multipliers (from the checkpoint?) for a " << rv.rows() << " x " << rv.cols() << " residual");
       if (update_rba) {
-        rba_update(m_opt.rba, rv, lambda, m_rba_updates == 0);
+        RbaConfig rule = m_opt.rba;
+        rule.init_from_residual = rule.init_from_residual || m_rba_restart;
+        rba_update(rule, rv, lambda, m_rba_updates == 0 || m_rba_restart);
         ++m_rba_updates;
       }
       lt = m_opt.rba.enabled ? mean(square(r * m_tape.constant(lambda))) : mean(square(r));
@@ -328,8 +330,9 @@ void Trainer<T>::record_backend_evaluation(bool update_rba, bool first_update, c
       m_lambda[t] = RowMat<T>::Zero(term.is_pde ? P : 0, k);  // the host copy's shape, for the check above
       m_lambda_fresh[t] = 0;
     }
-    RbaRule rule{m_opt.rba.eta, m_opt.rba.gamma, m_opt.rba.minmax, m_opt.rba.init_from_residual};
-    Var<T> lt = m_tape.rba_mse(r, lambda, rule, term.is_pde && update_rba, first_update, term.is_pde && m_opt.rba.enabled);
+    RbaRule rule{m_opt.rba.eta, m_opt.rba.gamma, m_opt.rba.minmax, m_opt.rba.init_from_residual || m_rba_restart};
+    Var<T> lt = m_tape.rba_mse(r, lambda, rule, term.is_pde && update_rba, first_update || m_rba_restart,
+                               term.is_pde && m_opt.rba.enabled);
     be.stats_of(m_tape, lt.id(), block + 2 * t);
     if (term.weight != 1.0) lt = lt * term.weight;
     total = t == 0 ? lt : total + lt;
@@ -368,6 +371,9 @@ bool Trainer<T>::qn_refresh_due() const {
 
 template <class T>
 void Trainer<T>::refresh_objective() {
+  // Redrawn points restart their multipliers at |r| / max|r| (the update rule's fixed point for eta = 1 - gamma)
+  // rather than from zero, which would shrink the objective by eta^2 under the quasi-Newton method's memory.
+  m_rba_restart = m_opt.qn_refresh.redraw;
   if (m_opt.qn_refresh.redraw)
     for (std::size_t t = 0; t < m_terms.size(); ++t)
       if (m_terms[t].is_pde) sample(t);
@@ -378,6 +384,7 @@ void Trainer<T>::refresh_objective() {
   } else {
     evaluate(true);
   }
+  m_rba_restart = false;
   const bool reset = m_opt.qn_refresh.reset_memory;
   if (m_lbfgs) reset ? m_lbfgs->reset() : m_lbfgs->drop_cache();
   if (m_dense) reset ? m_dense->reset() : m_dense->drop_cache();

@@ -81,9 +81,9 @@ struct TrainOptions {
   long resample_every = 0;  // redraw the PDE term's points every k steps; 0: fixed set
   // The quasi-Newton phase keeps its objective fixed within an iteration (a line search needs one function).
   // Every `every` steps (counted from step 0; 0: never) after its first iteration it starts from a refreshed one:
-  // the PDE points redrawn when `redraw`, the RBA multipliers one update from the residuals at the current
-  // parameters; the method then drops its cached f and g, and keeps its memory (pairs, H) or, with
-  // `reset_memory`, restarts from the identity.
+  // the PDE points redrawn when `redraw` (their multipliers restarting at |r| / max|r|), the RBA multipliers one
+  // update from the residuals at the current parameters; the method then drops its cached f and g, and keeps its
+  // memory (pairs, H) or, with `reset_memory`, restarts from the identity.
   struct QuasiNewtonRefresh {
     long every = 0;
     bool redraw = false;
@@ -176,6 +176,7 @@ class Trainer {
   // TrainOptions::qn_refresh: whether this quasi-Newton step starts from a refreshed objective, and the refresh.
   bool qn_refresh_due() const;
   void refresh_objective();
+  bool m_rba_restart = false;  // during a refresh that redrew the points: the multipliers start at |r| / max|r|
   mutable bool m_params_stale = false, m_lambda_stale = false, m_residual_stale = false;
   std::vector<char> m_lambda_fresh;   // per term: the multipliers start from zero at the next evaluation
   struct ResidualNode {

@@ -83,7 +83,7 @@ const std::vector<OptionSpec>& option_specs() {
        "quasi-Newton phase: steps between refreshes of its objective (RBA multipliers one update from the current "
        "residuals, points as optim.qn_refresh.points); fixed within each iteration (0: fixed throughout)"},
       {"optim.qn_refresh.points", "keep", one_of({"keep", "redraw"}),
-       "at a refresh: keep the PDE points, or redraw them (the RBA multipliers then restart as at any redraw)"},
+       "at a refresh: keep the PDE points, or redraw them (their RBA multipliers then restart at |r| / max|r|)"},
       {"optim.qn_refresh.memory", "keep", one_of({"keep", "reset"}),
        "at a refresh: the quasi-Newton memory (pairs, H) is kept, or reset to the identity"},
       {"optim.dense_max_params", 20000, at_least(1), "largest network (parameters) a dense quasi-Newton method takes"},

@@ -372,5 +372,10 @@ TEST_CASE("train: optim.qn_refresh updates the RBA multipliers between quasi-New
   }
   Json c = measured_config(false, 8);
   c["optim"]["qn_refresh"] = {{"every", 4}, {"points", "redraw"}};
+  // Redrawn points' multipliers restart at |r| / max|r| (largest exactly 1), not at eta |r| / max|r| from zero.
+  Model<double> redrawn("helmholtz", c, "quick");
+  while (redrawn.steps_done() < 13) redrawn.step();  // the refresh at step 12 redrew the points
+  const std::vector<double> lambda = redrawn.checkpoint().get<double>("term.residual.lambda");
+  CHECK(*std::max_element(lambda.begin(), lambda.end()) == 1.0);
   check_resumes<double>(c, 20, {8, 9, 12, 13});
 }
