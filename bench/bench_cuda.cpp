@@ -17,7 +17,7 @@
 // there is no device); --points N replaces the 25,600 points (the GEMM keeps R = 4 N rows; N >= 100, the
 // statistics' batches). On the emulated device (-DJETPINN_CUDA=EMULATE) it always runs --check-only, on 256
 // points unless --points says.
-// NOT yet run on a device.
+// Status on a GPU: kernels/README.md.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

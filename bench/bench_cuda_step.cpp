@@ -16,7 +16,7 @@
 // sum in*out = 256 + 81,920 + 128 = 82,304. Forward 2 x 102,400 x 82,304 = 16.856 GFLOP (the five hidden
 // layers alone 2 S P 128^2 x 5 = 16.777), plus the IC term's 512 value rows, 0.084: forward 16.940 GFLOP.
 // Backward: weight gradients (16.940) and input gradients of every layer but the first (16.940 - 2 x 102,912 x
-// 256 = 16.887): 33.828 GFLOP. Step: 50.77 GFLOP (the issue's ~17 + 34; jetpinn_step's count, RESULTS.md).
+// 256 = 16.887): 33.828 GFLOP. Step: 50.77 GFLOP (about 17 forward + 34 backward; jetpinn_step's count, RESULTS.md).
 // The SNR step's batch statistics and every jet rule are extra work not counted.
 //
 // Also here: the card's FP32 FMA peak (bench/ffma_peak.cu, measured in main) and the fused MLP forward +
@@ -30,7 +30,7 @@
 // (N >= 100: the SNR's batches). On the emulated device (-DJETPINN_CUDA=EMULATE) it always runs --check-only, on
 // 256 points unless --points says, without the FFMA check (measure_ffma_peak times its kernel right after
 // checking it), and refuses --peer-step but with --host (nothing it times may come from the emulator).
-// NOT yet run on a device.
+// Status on a GPU: kernels/README.md.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -1,6 +1,9 @@
-// The per-step scalars of an Adam update, computed on the host as Adam<T>::step does: one definition for the
-// host ops, the device kernel (kernels/adam_rule.h) and the backend, which uploads them to device memory each
-// step so a captured CUDA graph reads the current rate. Plain header (no Eigen): nvcc includes it too.
+// The per-step scalars of an Adam update (rate, eps, bias corrections 1 - beta^t, moment weights), in double as
+// Adam<T>::step (core/adam.cpp) computes them inline. Backend<T>::set_adam_scalars (core/backend.cpp) takes them
+// from here and uploads them each step, so a captured CUDA graph reads the current rate; kernels/adam_rule.h's
+// adam_scalars wraps the same function for the device tests. This file holds the scalars only: the update that
+// uses them is written in Adam<T>::step, HostOps<T>::adam (core/host_ops.cpp) and kernels/adam_rule.h (the
+// device kernel's per-entry rule). Plain header (no Eigen): nvcc includes it too.
 #pragma once
 #include <cmath>
 

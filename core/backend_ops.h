@@ -1,5 +1,5 @@
 // BackendOps<T>: the primitive operations a training step needs on buffers in one memory space (host or a CUDA
-// device). BufferBackend (buffer_backend.h) runs the tape, the losses, RBA, Adam, the gradient statistics and
+// device). Backend<T> (backend.h) runs the tape, the losses, RBA, Adam, the gradient statistics and
 // L-BFGS's vector algebra on nothing but these, so the step's logic is written once: HostOps (host_ops.h) is the
 // CPU reference and runs in every test; kernels/device_ops.h implements the same contract with CUDA kernels and
 // cuBLAS. All pointers are in the ops' memory unless named `host`. Matrices are row-major; a jet of S streams over

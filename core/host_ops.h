@@ -1,6 +1,6 @@
 // HostOps<T>: BackendOps on host memory, the CPU reference of the device backend (kernels/device_ops.h) and what
-// the test suite runs BufferBackend on everywhere. Products go through Eigen (as core/tape.cpp), jet rules through
-// core/jet_kernels_cpu, reductions accumulate in double in index order.
+// the test suite runs Backend<T> (backend.h) on everywhere. Products go through Eigen (as core/tape.cpp), jet
+// rules through core/jet_kernels_cpu, reductions accumulate in double in index order.
 // CUDA-graph emulation: between begin_capture and end_capture every primitive is recorded (its arguments by
 // value) instead of run, and launch() runs the record, so a step that would only work eagerly (one that reads
 // host state inside the captured region) fails these tests as it would fail on the device.

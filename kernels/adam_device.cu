@@ -1,4 +1,4 @@
-// Adam update kernel (see adam_device.h). Emulated in CI; not on a GPU yet.
+// Adam update kernel (see adam_device.h).
 #include <algorithm>
 
 #include "adam_device.h"

@@ -3,7 +3,6 @@
 // bit-identical to adam_update_entry on a host built with -ffp-contract=off; core/adam.cpp itself is built with
 // -march=native, where g++ contracts, so against Adam<T>::step it agrees to a few ulps. The step counter and
 // the scalars stay on the host.
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 

@@ -5,7 +5,6 @@
 //       x^T (in x R) ld in -> N;  dy^T column-major (out x R), ld out -> op T gives (R x out)
 //   dx (R x in) = dx^T (in x R) column-major, ld in:  dx^T += W^T dy^T
 //       W as column-major (in x out), ld in -> N;  dy^T (out x R), ld out -> N
-// Emulated in CI; not on a GPU yet.
 #include "affine.h"
 #include "blas.h"
 #include "check.h"

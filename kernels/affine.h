@@ -2,7 +2,6 @@
 // rows [0, P)), as core/tape.cpp's Op::Affine:
 //   forward   y = x W^T (+ b on the value rows),      x: rows x in, W: out x in (row-major), y: rows x out
 //   backward  dW += dy^T x,  db += colsum(dy[0:P]),  dx += dy W      (a null output skips it)
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 

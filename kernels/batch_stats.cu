@@ -1,4 +1,4 @@
-// Batch-gradient statistics kernels (see batch_stats.h). Emulated in CI; not on a GPU yet.
+// Batch-gradient statistics kernels (see batch_stats.h).
 #include <algorithm>
 
 #include "batch_stats.h"

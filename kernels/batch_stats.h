@@ -7,7 +7,6 @@
 // First version: G_b by cuBLAS (strided-batched when the batches are equal, else one GEMM per stream and
 // batch) into partials, then a combining kernel. Per-sample: ||g_i||^2 for g_i = sum_s dy_{s,i}^T a_{s,i},
 //   ||g_i||^2 = sum_{s,s'} (dy_{s,i} . dy_{s',i}) (a_{s,i} . a_{s',i}),  in double, one warp per point.
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 #include <vector>

@@ -2,7 +2,7 @@
 // GemmMath::TF32x3 (float only): both operands are split into TF32 halves in the Context's gemm_scratch by one
 // elementwise kernel each (tf32_split.h; the stored lo is rounded to TF32 too, so the tensor core uses it as
 // is), then C = alpha A_lo B_hi + beta C, C += alpha A_hi B_lo, C += alpha A_hi B_hi: three cublasGemmEx calls
-// with CUBLAS_COMPUTE_32F_FAST_TF32, the small terms first. Emulated in CI; not on a GPU yet.
+// with CUBLAS_COMPUTE_32F_FAST_TF32, the small terms first.
 #include <algorithm>
 #include <climits>
 #include <tuple>

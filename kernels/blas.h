@@ -3,7 +3,7 @@
 // A row-major (r x c) matrix is a column-major (c x r) one, so row-major Y = X W^T is column-major Y^T = W X^T
 // (affine.cu spells out each use). float: SGEMM in the Context's GemmMath (pedantic FP32 or TF32), or for
 // GemmMath::TF32x3 three TF32 tensor-core GEMMs of the operands' TF32 halves (blas.cu; the split goes to
-// Context::gemm_scratch, so operands may live in Context::scratch); double: DGEMM. Emulated in CI; not on a GPU yet.
+// Context::gemm_scratch, so operands may live in Context::scratch); double: DGEMM.
 #pragma once
 #include <cstddef>
 

@@ -1,4 +1,4 @@
-// Context and DevicePool (see device_context.h). Emulated in CI; not on a GPU yet.
+// Context and DevicePool (see device_context.h).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>

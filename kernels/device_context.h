@@ -2,7 +2,6 @@
 // Host-only header (no CUDA types: the stream and handle are handed out as opaque pointers that the .cu files
 // cast back), so tests and the core can hold a Context without CUDA headers. Everything is ordered on the one
 // stream, which is what makes the pool's reuse of a freed block safe without events.
-// Compiled with nvcc; Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 #include <memory>

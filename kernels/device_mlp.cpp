@@ -1,5 +1,5 @@
 // DeviceMlp<T> (see device_mlp.h): launch sequences of the two paths over the kernels' launchers. Plain C++
-// (g++, C++20): the kernels are reached through their host-only launcher headers. Emulated in CI; not on a GPU yet.
+// (g++, C++20): the kernels are reached through their host-only launcher headers.
 #include "device_mlp.h"
 
 #include "affine.h"

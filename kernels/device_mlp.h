@@ -1,9 +1,11 @@
 // DeviceMlp<T>: the host-side driver of a plain jet MLP on the device (tanh or another activation; no Fourier
-// features, modified MLP or output transform yet: those still need the CPU tape). It holds the parameters and
-// gradients in the flat ParamStore order, runs the forward jets at P points (fused kernel or the cuBLAS
-// reference path), keeps z_l, h_l for the reverse sweep, and accumulates parameter gradients from a given
-// output adjoint. What a full `--backend cuda` trainer still needs is listed in kernels/README.md.
-// Host-only header (C++20, includes the core). Emulated in CI; not on a GPU yet.
+// features, modified MLP or output transform), used by the device tests and benchmarks (tests/cuda/,
+// bench/bench_cuda*.cpp). It holds the parameters and gradients in the flat ParamStore order, runs the forward
+// jets at P points (fused kernel or the cuBLAS reference path), keeps z_l, h_l for the reverse sweep, and
+// accumulates parameter gradients from a given output adjoint. Training does not go through it: `--backend cuda`
+// (Trainer::set_backend) runs the whole step on DeviceOps (device_ops.h) under core/backend.h, Fourier features,
+// modified MLP and output transforms included (kernels/README.md, "How the trainer uses it").
+// Host-only header (C++20, includes the core).
 #pragma once
 #include <memory>
 #include <vector>

@@ -1,7 +1,6 @@
 // DeviceOps<T> (see device_ops.h): each BackendOps primitive forwarded to its launcher on the Context's stream.
 // Plain C++ (g++, C++20): the kernels are reached through host-only launcher headers; the CUDA runtime is used
 // directly only for copies and device properties. Graph capture goes through StepGraph (step_graph.h).
-// Emulated in CI; not on a GPU yet.
 #include "device_ops.h"
 
 #include <cstddef>

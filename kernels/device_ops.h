@@ -1,5 +1,5 @@
-// DeviceOps<T>: core/backend_ops.h's BackendOps on one CUDA device, so BufferBackend runs a whole training step
-// there. Each primitive is a launcher of kernels/ on the Context's one stream (cuBLAS for the affine maps,
+// DeviceOps<T>: core/backend_ops.h's BackendOps on one CUDA device, so Backend<T> (core/backend.h) runs a whole
+// training step there. Each primitive is a launcher of kernels/ on the Context's one stream (cuBLAS for the affine maps,
 // jet_ops for the chain rules, rba_loss, reduce, batch_stats, adam_device); memory comes from the Context's
 // caching pool. Reductions write device scalars (never the host), so a step can be captured in a CUDA graph;
 // only download() and synchronize() wait. core/host_ops.h is the reference: same outputs, same accumulate-vs-
@@ -7,7 +7,7 @@
 // Graphs: begin_capture ... end_capture records the queued work once; launch() replays it. Allocation, upload,
 // download and synchronize refuse while capturing. The Context's scratch must not move between capture and
 // replay: run a step eagerly once first (which grows it to size), or launch() refuses.
-// Host-only header (no CUDA types). Emulated in CI; not on a GPU yet.
+// Host-only header (no CUDA types).
 #pragma once
 #include <memory>
 #include <string>
@@ -123,7 +123,7 @@ class DeviceOps final : public BackendOps<T> {
   std::unique_ptr<Capture> m_capture;
 };
 
-// The device ops as the generic interface (what BufferBackend takes): DeviceOps<T> owning a Context.
+// The device ops as the generic interface (what Backend<T> takes): DeviceOps<T> owning a Context.
 template <class T>
 std::unique_ptr<BackendOps<T>> make_device_ops(int device = 0, GemmMath math = GemmMath::Pedantic);
 

@@ -1,4 +1,4 @@
-// DeviceTensor<T> (see device_tensor.h). Emulated in CI; not on a GPU yet.
+// DeviceTensor<T> (see device_tensor.h).
 #include <cstdio>
 
 #include "cuda_check.h"

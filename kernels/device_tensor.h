@@ -1,7 +1,7 @@
 // DeviceTensor<T>: an owning row-major (rows x cols) float/double matrix in device memory from the Context's
 // pool: the device twin of core/tensor.h's Tensor<T> (same shape rules: a jet of S streams over P points is
 // S*P rows, stream-major). Host-only header. Copies are ordered on the Context's stream; upload and download
-// wait for it (host buffers are pageable). Emulated in CI; not on a GPU yet.
+// wait for it (host buffers are pageable).
 #pragma once
 #include <cstddef>
 #include <vector>

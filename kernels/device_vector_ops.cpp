@@ -1,4 +1,4 @@
-// DeviceVectorOps<T> (see device_vector_ops.h). Plain C++ over the launchers; Emulated in CI; not on a GPU yet.
+// DeviceVectorOps<T> (see device_vector_ops.h). Plain C++ over the launchers.
 #include "device_vector_ops.h"
 
 #include <cstdio>

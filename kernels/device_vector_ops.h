@@ -2,7 +2,7 @@
 // Context's pool, updates as kernels on its stream (computed in double, rounded once to T, as HostVectorOps),
 // reductions by reduce.h's deterministic trees into one device double that is then downloaded (the reductions
 // return to the host, so they wait for the stream). What DeviceOps::vector_ops() hands out. The Context must
-// outlive it. Host-only header. Emulated in CI; not on a GPU yet.
+// outlive it. Host-only header.
 #pragma once
 #include "device_context.h"
 #include "lbfgs_vectors.h"

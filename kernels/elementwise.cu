@@ -1,6 +1,5 @@
 // Elementwise ops and deterministic reductions (see elementwise.h). Grid-stride loops; reductions are two
 // kernels: per-block partials (fixed block count for a given size), then one block combines them in order.
-// Emulated in CI; not on a GPU yet.
 #include <algorithm>
 
 #include "cuda_check.h"

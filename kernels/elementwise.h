@@ -1,7 +1,6 @@
 // Launchers of elementwise ops and reductions on device buffers (n entries, or a row-major rows x cols matrix),
 // the device side of the tape's linear ops (core/tape.cpp). Reductions are deterministic (fixed two-stage
 // trees, no atomics) and accumulate in double; their partials live in the Context's scratch.
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 

@@ -6,7 +6,7 @@
 // columns lane, lane+32, lane+64, lane+96; act[r][k] is a broadcast read, wt[k][c] a conflict-free row read.
 // Barrier pattern per layer: GEMM (reads act, wt) | sync | write act, stage next wt | sync | jets in place | sync.
 // Rows r >= R of act are zeroed once and never written; points p >= np of a ragged last tile read zeros and are
-// never stored. Compiled with nvcc for sm_90; Emulated in CI; not on a GPU yet.
+// never stored.
 #include <algorithm>
 
 #include "cuda_check.h"

@@ -13,7 +13,7 @@
 //             out of the one pass (definitions in batch_stats_rule.h); optionally also, per parameter group,
 //             sum_i ||g_i||^2 of the per-point gradients g_i (the per-sample statistics), from the same tiles.
 // Parameters: one flat buffer in Mlp<T>'s ParamStore order (layer0.W, layer0.b, layer1.W, ...).
-// Buffers z, h, dz: `depth` blocks of S*P x width each, block l at l*S*P*width. Emulated in CI; not on a GPU yet.
+// Buffers z, h, dz: `depth` blocks of S*P x width each, block l at l*S*P*width.
 #pragma once
 #include <cstddef>
 #include <string>

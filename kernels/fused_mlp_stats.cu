@@ -17,7 +17,6 @@
 // adds them into the warp's own double partial (chunk, warp) in scratch; the combine kernel sums those in
 // (chunk, warp) order. Fixed assignment and order: deterministic, no atomics.
 // CT = max(1, tiles / (2 x SMs)): a fixed function of the shape and the device, so results are reproducible.
-// Compiled with nvcc for sm_90; Emulated in CI; not on a GPU yet.
 #include <algorithm>
 
 #include "batch_stats_rule.h"

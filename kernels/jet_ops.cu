@@ -1,6 +1,6 @@
 // Jet chain-rule kernels (see jet_ops.h): each thread applies the per-element rules of jet_rules.h (the same
 // code the host tests run against core/jet_kernels_cpu.cpp) to one element, reading its S streams strided by n.
-// Reads are coalesced per stream (consecutive threads, consecutive elements). Emulated in CI; not on a GPU yet.
+// Reads are coalesced per stream (consecutive threads, consecutive elements).
 #include "cuda_check.h"
 #include "launch.h"
 #include "jet_ops.h"

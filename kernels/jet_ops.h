@@ -2,7 +2,6 @@
 // a FlatRules (jet_rules.h) passed by value. Buffers are stream-major: stream s at [s*n, (s+1)*n), n = points
 // x columns, exactly like core/jet_kernels_cpu.h (the CPU references); backward ones accumulate (+=), a null
 // adjoint skips that input. Pointers are device pointers; launches go on ctx's stream and are checked.
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 

@@ -2,7 +2,6 @@
 // |r| over row chunks; (2) one thread per column combines them in order into the column's scale and shift;
 // (3) one grid-stride pass updates lambda and writes per-block partials of sum (w r)^2 and sum r^2; (4) one
 // block combines those into stats and out. Grids depend on the shape only: bit-reproducible.
-// Emulated in CI; not on a GPU yet.
 #include <cmath>
 
 #include "cuda_check.h"

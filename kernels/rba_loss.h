@@ -6,7 +6,7 @@
 //   loss = mean((w r)^2), mse = mean(r^2) over the P k entries (double; w = lambda when weighted, else 1):
 //     stats[0] = loss, stats[1] = mse, out[0] = (T) loss.
 // Backward: dr += dloss[0] * 2 w^2 r / (P k) with dloss a device scalar. Reductions are deterministic two-stage
-// trees (no atomics); everything stays on the device (graph-safe). Emulated in CI; not on a GPU yet.
+// trees (no atomics); everything stays on the device (graph-safe).
 #pragma once
 #include <cstddef>
 

@@ -1,5 +1,5 @@
 // Deterministic reductions (see reduce.h): stage 1 writes one double per block of a grid-stride pass, stage 2
-// (one block) combines them and writes the device scalar. Emulated in CI; not on a GPU yet.
+// (one block) combines them and writes the device scalar.
 #include <cmath>
 
 #include "cuda_check.h"

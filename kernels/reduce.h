@@ -1,7 +1,7 @@
 // Deterministic reductions of a device vector into a device scalar (never back to the host, so a training step
 // that uses them can be captured in a CUDA graph): per-block partials over a grid whose size depends on n only,
 // then one block combines them in a fixed tree. No atomics: the same input gives the same bits on every run.
-// Accumulation is in double. Partials live in the Context's scratch. Emulated in CI; not on a GPU yet.
+// Accumulation is in double. Partials live in the Context's scratch.
 #pragma once
 #include <cstddef>
 

@@ -1,4 +1,4 @@
-// StepGraph (see step_graph.h): stream capture, instantiate, launch. Emulated in CI; not on a GPU yet.
+// StepGraph (see step_graph.h): stream capture, instantiate, launch.
 #include <cstdio>
 
 #include "cuda_check.h"

@@ -14,7 +14,6 @@
 //    alpha with the handle in host pointer mode) is frozen at capture time;
 //  - same shapes and pointers every replay: the graph is the launch sequence with its arguments; reset() and
 //    capture again when they change.
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 

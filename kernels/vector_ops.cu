@@ -1,4 +1,4 @@
-// Small elementwise launchers (see vector_ops.h). Grid-stride loops. Emulated in CI; not on a GPU yet.
+// Small elementwise launchers (see vector_ops.h). Grid-stride loops.
 #include <algorithm>
 
 #include "cuda_check.h"

@@ -1,6 +1,5 @@
 // Small elementwise launchers BackendOps needs beyond elementwise.h: constants, a device-scalar broadcast,
 // strided column-block copies, and float64 accumulation. Device pointers, ctx's stream, every launch checked.
-// Emulated in CI; not on a GPU yet.
 #pragma once
 #include <cstddef>
 

@@ -3,7 +3,7 @@
 // used printed for every check. Tolerances: float64 1e-12 (the device and the CPU differ only in operation
 // order and libm ulps); float32 1e-5 against a float64 reference from the same (float-rounded) inputs (float
 // epsilon 6e-8 times the growth of a chain of O(100)-term sums, with margin).
-// These tests run on the emulated device in CI (tools/emulate.sh); not yet on a GPU.
+// These tests run on the emulated device in CI (tools/emulate.sh); their status on a GPU: kernels/README.md.
 #pragma once
 #include <doctest/doctest.h>
 

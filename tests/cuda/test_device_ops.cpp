@@ -4,7 +4,7 @@
 // 1e-12, float32 1e-5; both sides round to T the same way, so the budget is the two sides' operation orders).
 // Shapes are ragged (P = 1, 37, 1000, 4099; 1, 4 and 6 streams). Every device reduction also runs twice and must
 // give identical bits. The capture test records fill + axpy + Adam (+ a dot) once and replays it with new Adam
-// scalars uploaded between launches, against HostOps's capture emulation. Emulated in CI; not on a GPU yet.
+// scalars uploaded between launches, against HostOps's capture emulation.
 #include <cstring>
 #include <limits>
 #include <memory>

@@ -2,7 +2,7 @@
 // trained side by side on the host trainer and on Backend<T> over DeviceOps<T>, compared step by step (losses,
 // term losses, SNR and the other diagnostics, multipliers, parameters), graph replay on, every fault kind, L-BFGS.
 // Then the paper-shaped step: the Allen-Cahn paper preset's gradient on the device against float64 on the host.
-// Runs on the emulated device in CI (tools/emulate.sh); not yet on a GPU.
+// Runs on the emulated device in CI (tools/emulate.sh); status on a GPU: kernels/README.md.
 #include <doctest/doctest.h>
 
 #include "device_ops.h"

@@ -1,5 +1,5 @@
 // Foundations on the device: errors name the failing call, device tensors round-trip, the pool serves a
-// repeated pattern without new cudaMallocs, GemmMath switches. Emulated in CI; not on a GPU yet.
+// repeated pattern without new cudaMallocs, GemmMath switches.
 #include <limits>
 
 #include "cuda_test_helpers.h"

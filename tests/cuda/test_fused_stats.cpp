@@ -6,7 +6,7 @@
 //  - the per-layer SNR from the device sums against core/grad_stats (GradStats on the CPU tape, its own batch
 //    split) where B >= 2.
 // Tolerances: 1e-12 / 1e-5 normwise (cuda_test_helpers.h); SNR relative 1e-10 / 1e-4 (a ratio of norms of sums,
-// float32's S1 error of ~1e-6 relative enters squared-then-rooted, with margin). Emulated in CI; not on a GPU yet.
+// float32's S1 error of ~1e-6 relative enters squared-then-rooted, with margin).
 // Per-sample squared norms (fused_mlp_backward_stats's sample_sq) against a float64 brute force that forms each
 // point's g_i = sum_s dz_{s,i}^T a_{s,i} explicitly from the sweep's own dz and the forward's h, and its squared
 // Frobenius norm (not the Gram identity the kernel uses); every entry relative, 1e-12 / 1e-5 (the kernel sums in

@@ -1,6 +1,6 @@
 // Jet chain-rule kernels against the CPU kernels (core/jet_kernels_cpu.cpp, in float64 on the same inputs):
 // unary forward/backward for every activation, product forward/backward, for three stream sets and element
-// counts that are not multiples of the 256-thread block. Emulated in CI; not on a GPU yet.
+// counts that are not multiples of the 256-thread block.
 #include "cuda_test_helpers.h"
 #include "jet_kernels_cpu.h"
 #include "jet_ops.h"

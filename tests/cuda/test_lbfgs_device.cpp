@@ -2,7 +2,7 @@
 // primitive on fresh random vectors of ragged lengths (1, 1000, 100003), then whole Lbfgs runs (20 iterations)
 // on a quadratic in float64 and float32 with the vectors on the device and on the host. The objective reads x
 // back to the host and evaluates there in double, so both runs see the same f and g for the same x; they differ
-// only by the device reductions' summation order. Emulated in CI; not on a GPU yet.
+// only by the device reductions' summation order.
 #include <cstring>
 #include <limits>
 #include <memory>

@@ -1,6 +1,6 @@
 // Affine layers through cuBLAS (one GEMM over all S*P rows), elementwise ops, deterministic reductions and the
 // Adam kernel, against CPU references in float64 on the same inputs. Shapes include 1 x 1, ragged sizes and
-// the 128-wide layers of the paper network. Emulated in CI; not on a GPU yet.
+// the 128-wide layers of the paper network.
 #include <limits>
 
 #include "adam.h"

@@ -1,6 +1,5 @@
 // Batch-gradient statistics and per-sample norms against a brute force written here, and whole jet MLPs on the
 // device (fused kernels and the cuBLAS path) against the CPU tape (Mlp::forward, Tape::backward) in float64.
-// Emulated in CI; not on a GPU yet.
 #include "batch_stats.h"
 #include "cuda_test_helpers.h"
 #include "device_mlp.h"

@@ -2,7 +2,6 @@
 // cuBLAS GEMM) captured once and replayed three times with the scalars changed between launches gives what the
 // same step run eagerly gives (same kernels and cuBLAS call: tolerance 1e-12 / 1e-5 as elsewhere, though equal
 // bits are expected); capture runs nothing, replays allocate nothing, and what capture forbids is refused.
-// Emulated in CI; not on a GPU yet.
 #include "blas.h"
 #include "cuda_test_helpers.h"
 #include "elementwise.h"

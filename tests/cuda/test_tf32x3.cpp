@@ -2,7 +2,7 @@
 // fresh random data against a float64 host product of the same float inputs. Tolerance 1e-5 normwise relative:
 // the emulation in tests/cuda/host/test_tf32_split.cpp reaches ~5e-7 at K = 128, FP32's own level; the margin
 // covers K up to ~1000 and cuBLAS's own accumulation order. Plain TF32 is reported beside it (it sits near 1e-3)
-// and only checked against 1e-2. Emulated in CI; not on a GPU yet.
+// and only checked against 1e-2.
 #include "blas.h"
 #include "cuda_test_helpers.h"
 
