@@ -458,6 +458,14 @@ TEST_CASE("net.hard_bc: Helmholtz, Burgers and Allen-Cahn meet their boundary an
   ends << 0.5, -1.0, 0.5, 1.0;
   const RowMat<double> ue = allen_cahn.evaluate(ends, {"u"});
   CHECK(ue(0, 0) == doctest::Approx(ue(1, 0)).epsilon(1e-12));
+  // With every weight zero, u is the offset: -1 + (u0 + 1) e^(-2a t), a = 5.
+  NamedArrays zero = allen_cahn.parameters();
+  for (auto& [name, w] : zero) std::fill(w.data.begin(), w.data.end(), 0.0);
+  allen_cahn.set_parameters(zero);
+  RowMat<double> inside(1, 2);
+  inside << 0.3, 0.2;
+  const double u0 = 0.04 * std::cos(0.2 * M_PI);
+  CHECK(allen_cahn.evaluate(inside, {"u"})(0, 0) == doctest::Approx(-1 + (u0 + 1) * std::exp(-10 * 0.3)).epsilon(1e-14));
   Json ac_soft = ac_hard;
   ac_soft["net"]["hard_bc"] = false;
   Model<> allen_cahn_soft("allen-cahn", ac_soft);
