@@ -464,8 +464,8 @@ TEST_CASE("net.hard_bc: Helmholtz, Burgers and Allen-Cahn meet their boundary an
   allen_cahn.set_parameters(zero);
   RowMat<double> inside(1, 2);
   inside << 0.3, 0.2;
-  const double u0 = 0.04 * std::cos(0.2 * M_PI);
-  CHECK(allen_cahn.evaluate(inside, {"u"})(0, 0) == doctest::Approx(-1 + (u0 + 1) * std::exp(-10 * 0.3)).epsilon(1e-14));
+  const double v0 = 0.04 * std::cos(0.2 * M_PI);
+  CHECK(allen_cahn.evaluate(inside, {"u"})(0, 0) == doctest::Approx(-1 + (v0 + 1) * std::exp(-10 * 0.3)).epsilon(1e-14));
   Json ac_soft = ac_hard;
   ac_soft["net"]["hard_bc"] = false;
   Model<> allen_cahn_soft("allen-cahn", ac_soft);
