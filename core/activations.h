@@ -12,11 +12,12 @@
 
 namespace jetpinn {
 
-enum class Activation { Tanh, Sin, Cos, Exp, Log, Sqrt, Sigmoid, Softplus, Reciprocal, Power };
+enum class Activation { Tanh, Sin, Cos, Exp, Log, Sqrt, Sigmoid, Softplus, Reciprocal, Power, Erf };
 
 template <class T>
 JETPINN_HD inline void activation_derivs(Activation a, T x, int power, T* d, int n) {
   using std::cos;
+  using std::erf;
   using std::exp;
   using std::log;
   using std::log1p;
@@ -100,6 +101,15 @@ JETPINN_HD inline void activation_derivs(Activation a, T x, int power, T* d, int
       }
       break;
     }
+    case Activation::Erf: {  // g = erf' = 2/sqrt(pi) e^(-x^2): erf'' = -2x g, erf''' = (4x^2 - 2) g, erf'''' = (12x - 8x^3) g
+      T g = T(1.1283791670955126) * exp(-x * x);
+      d[0] = erf(x);
+      if (n >= 1) d[1] = g;
+      if (n >= 2) d[2] = T(-2) * x * g;
+      if (n >= 3) d[3] = (T(4) * x * x - T(2)) * g;
+      if (n >= 4) d[4] = (T(12) * x - T(8) * x * x * x) * g;
+      break;
+    }
     case Activation::Power: {  // x^p, p integer: f^(k) = p!/(p-k)! x^(p-k), zero once k > p >= 0
       for (int i = 0; i <= n; ++i) {
         T c = T(1);
@@ -132,6 +142,7 @@ inline const char* activation_name(Activation a) {
     case Activation::Softplus: return "softplus";
     case Activation::Reciprocal: return "reciprocal";
     case Activation::Power: return "power";
+    case Activation::Erf: return "erf";
   }
   return "?";
 }

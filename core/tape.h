@@ -186,6 +186,7 @@ template <class T> Var<T> log(Var<T> x) { return x.tape().unary(x, Activation::L
 template <class T> Var<T> sqrt(Var<T> x) { return x.tape().unary(x, Activation::Sqrt); }
 template <class T> Var<T> sigmoid(Var<T> x) { return x.tape().unary(x, Activation::Sigmoid); }
 template <class T> Var<T> softplus(Var<T> x) { return x.tape().unary(x, Activation::Softplus); }
+template <class T> Var<T> erf(Var<T> x) { return x.tape().unary(x, Activation::Erf); }
 template <class T> Var<T> pow(Var<T> x, int p) { return x.tape().unary(x, Activation::Power, p); }
 template <class T> Var<T> square(Var<T> x) { return x * x; }
 template <class T> Var<T> sum(Var<T> x) { return x.tape().sum(x); }

@@ -451,7 +451,7 @@ TEST_CASE("net.hard_bc: Helmholtz, Burgers and Allen-Cahn meet their boundary an
   const RowMat<double> a0 = allen_cahn.evaluate(initial, {"u"});
   for (Index i = 0; i < n; ++i) {
     const double x = initial(i, 1);
-    CHECK(std::abs(a0(i, 0) - x * x * std::cos(M_PI * x)) < 1e-15);  // (u0 + 1) e^0 - 1
+    CHECK(std::abs(a0(i, 0) - x * x * std::cos(M_PI * x)) < 1e-14);  // at x = +-1 the corner term's 2e-15 / sqrt(pi)
   }
   // At x = +-1 (u0 = -1, the stable state) the offset stays -1, so with periodic features u(t, 1) = u(t, -1).
   RowMat<double> ends(2, 2);
@@ -466,6 +466,22 @@ TEST_CASE("net.hard_bc: Helmholtz, Burgers and Allen-Cahn meet their boundary an
   inside << 0.3, 0.2;
   const double v0 = 0.04 * std::cos(0.2 * M_PI);
   CHECK(allen_cahn.evaluate(inside, {"u"})(0, 0) == doctest::Approx(-1 + (v0 + 1) * std::exp(-10 * 0.3)).epsilon(1e-14));
+  // Near x = +-1 the offset's corner term is the heat kernel's smoothing of the corner: with v = u + 1, v_t - eps
+  // v_xx + 2a v leaves only -eps e^(-2a t) u0''(x) (the smooth part of u0 is not smoothed), while eps u_xx is
+  // 0.04 to 0.1 at t = 0.01 within w = sqrt(4 eps t) = 2e-3 of the corner; and the slope across x = +-1 is 0.
+  RowMat<double> corner(4, 2);
+  corner << 0.01, 1.0, 0.01, 0.999, 0.01, -0.998, 0.01, -1.0;
+  const RowMat<double> cd = allen_cahn.evaluate(corner, {"u", "u_t", "u_x", "u_xx"});
+  const double eps = 1e-4, decay = std::exp(-10 * 0.01);
+  for (Index i = 0; i < corner.rows(); ++i) {
+    const double x = corner(i, 1), px = M_PI * x;
+    const double u0_xx = 2 * std::cos(px) - 4 * px * std::sin(px) - px * px * std::cos(px);
+    CAPTURE(x);
+    CHECK(eps * std::abs(cd(i, 3)) > 0.03);
+    CHECK(std::abs(cd(i, 1) - eps * cd(i, 3) + 10 * (cd(i, 0) + 1) + eps * decay * u0_xx) < 1e-12);
+  }
+  CHECK(std::abs(cd(0, 2)) < 1e-12);
+  CHECK(std::abs(cd(3, 2)) < 1e-12);
   Json ac_soft = ac_hard;
   ac_soft["net"]["hard_bc"] = false;
   Model<> allen_cahn_soft("allen-cahn", ac_soft);

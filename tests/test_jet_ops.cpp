@@ -120,6 +120,7 @@ std::vector<OpCase> op_cases(const Layers& L) {
   add("log(4+v)", [](Tape<double>&, V v) { return log(4.0 + v); });
   add("sigmoid", [](Tape<double>&, V v) { return sigmoid(v); });
   add("softplus", [](Tape<double>&, V v) { return softplus(v); });
+  add("erf", [](Tape<double>&, V v) { return erf(v); });
   add("add", [](Tape<double>&, V v) { return tanh(v) + sin(v); });
   add("sub", [](Tape<double>&, V v) { return sin(v) - exp(0.5 * v); });
   add("mul", [](Tape<double>&, V v) { return tanh(v) * exp(0.5 * v); });
@@ -287,7 +288,8 @@ TEST_CASE("core: op jets against closed-form derivatives") {
   }
   // Each activation of z = a x + b y + c against derivatives written here from their definitions:
   // sigmoid' = s(1-s), sigmoid'' = s(1-s)(1-2s), sigmoid''' = s(1-s)(1-6s+6s^2); softplus^(k) = sigmoid^(k-1);
-  // log^(k)(z) = (-1)^(k-1) (k-1)! / z^k; exp, sin, cos.
+  // log^(k)(z) = (-1)^(k-1) (k-1)! / z^k; erf' = 2/sqrt(pi) e^(-y^2) = g, erf'' = -2y g, erf''' = (4y^2 - 2) g
+  // (at y = z - 2.2 in [-1.5, 1.5], where erf is not flat); exp, sin, cos.
   {
     const double a = 0.9, b = 0.6, c = 2.2;  // z in [0.7, 3.7] > 0 for log
     struct Fn {
@@ -298,6 +300,12 @@ TEST_CASE("core: op jets against closed-form derivatives") {
     auto sg = [](double z) { return 1 / (1 + std::exp(-z)); };
     std::vector<Fn> fns = {
         {"exp", [](V z) { return exp(z); }, [](double z, int) { return std::exp(z); }},
+        {"erf", [](V z) { return erf(z - 2.2); },
+         [](double z, int k) {
+           const double y = z - 2.2, g = 2 / std::sqrt(M_PI) * std::exp(-y * y);
+           const double v[4] = {std::erf(y), g, -2 * y * g, (4 * y * y - 2) * g};
+           return v[k];
+         }},
         {"log", [](V z) { return log(z); },
          [](double z, int k) { return k == 0 ? std::log(z) : (k == 1 ? 1 / z : (k == 2 ? -1 / (z * z) : 2 / (z * z * z))); }},
         {"sin", [](V z) { return sin(z); },

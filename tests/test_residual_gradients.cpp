@@ -146,6 +146,7 @@ TEST_CASE("core: op-level parameter gradients through every op and every stream 
       {"log", [](Tape<double>&, V v) { return log(1.0 + v * v); }, 3},
       {"sigmoid", [](Tape<double>&, V v) { return sigmoid(v); }, 3},
       {"softplus", [](Tape<double>&, V v) { return softplus(v); }, 3},
+      {"erf", [](Tape<double>&, V v) { return erf(v); }, 3},
       {"pow3", [](Tape<double>&, V v) { return pow(v, 3); }, 3},
       {"pow-2", [](Tape<double>&, V v) { return pow(2.6 + sin(v), -2); }, 3},
       {"reciprocal", [](Tape<double>&, V v) { return 1.0 / (2.6 + sin(v)); }, 3},
