@@ -131,6 +131,18 @@ ProblemInfo make_allen_cahn_info() {
                            {"loss", {{"weights", {{"ic", 100.0}}}, {"rba", {{"enabled", true}}}}},
                            {"optim", {{"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
                            {"train", {{"iters", 5000}, {"eval_every", 500}, {"log_every", 100}}}};
+  // accurate: the full interval with a small float64 net whose initial value is built in (net.hard_bc, with the
+  // corner at x = +-1 decaying and smoothed as the linearised equation does; Fourier features make x periodic),
+  // Adam for 1,000 steps, then the self-scaled Broyden method. Without RBA: with it (frozen multipliers in the
+  // quasi-Newton phase) a trial's error away from x = +-1 was ten times larger. Measured in bench/RESULTS.md
+  // ("Accurate presets"); train.max_seconds caps the wall time.
+  info.presets["accurate"] = {{"pde", {{"t_end", 1.0}}},
+                              {"net", {{"depth", 3}, {"width", 30}, {"fourier_modes", 5}, {"hard_bc", true}}},
+                              {"points", {{"collocation", 8000}}},
+                              {"optim", {{"lbfgs_from", 1000}, {"quasi_newton", "ssbroyden"},
+                                         {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
+                              {"train", {{"iters", 1000000}, {"max_seconds", 1800.0}, {"precision", "f64"},
+                                         {"eval_every", 500}, {"log_every", 100}}}};
   info.reference = allen_cahn_reference_grid;
   return with_factories<AllenCahn>(std::move(info));
 }
