@@ -21,7 +21,10 @@ int device_count(std::string* why) {
 
 std::string device_name(int index) {
   cudaDeviceProp p{};
-  if (cudaGetDeviceProperties(&p, index) != cudaSuccess) return "unknown device";
+  if (cudaGetDeviceProperties(&p, index) != cudaSuccess) {
+    cudaGetLastError();  // clear it, or the next launch check reports this error as its own
+    return "unknown device";
+  }
   char buf[320];  // the name (up to 255) and the rest
   std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB)", p.name, p.major, p.minor,
                 static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));

@@ -229,14 +229,15 @@ TEST_CASE("diagnostics: saturation and entropy on hand-made activations") {
       1.5, 0,  //
       3, 3,    //
       0.2, 3;  // both ranges 3, 3 bins -> width 1: bins {0,1,3,0} and {0,0,3,3}
+  // Every value below is a sum of binary fractions (shares of 4 points, log2 of powers of two), so exact.
   LayerCompression c = layer_compression(a, 3);
-  CHECK(c.saturation == doctest::Approx((3.0 / 4 + 4.0 / 4) / 2));
-  CHECK(c.entropy == doctest::Approx(2.0));  // four distinct patterns
+  CHECK(c.saturation == 0.875);  // (3/4 + 4/4) / 2
+  CHECK(c.entropy == 2.0);       // four distinct patterns, each p = 1/4
   RowMat<double> d(4, 1);
   d << 0, 0.1, 5, 10;  // bins of width 1/3 (range 10, 30 bins): {0, 0, 15, 30}: patterns A A B C
   c = layer_compression(d, 30);
-  CHECK(c.entropy == doctest::Approx(1.5));
-  CHECK(c.saturation == doctest::Approx(0.75));
+  CHECK(c.entropy == 1.5);       // p = 1/2, 1/4, 1/4
+  CHECK(c.saturation == 0.75);   // 0 and 0.1 in the lowest bin, 10 in the highest
   RowMat<double> flat = RowMat<double>::Constant(5, 3, 0.7);
   c = layer_compression(flat, 30);
   CHECK(c.entropy == 0.0);

@@ -2,25 +2,36 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "rba.h"
 #include "train.h"
 
 using namespace jetpinn;
 
+namespace {
+// A value the update cannot hit exactly (1/3, 1/30, 1e-3 are not binary fractions): the rule's result and the
+// expression written here each carry at most four roundings of relative u = 2^-53, so they agree to 8u = 4 eps
+// relative (scale 0: purely relative, also for values far below 1). Everything else below is checked for equality:
+// sums and products of binary fractions (0, 0.5, 1, |r| - min |r| over a power of two) and eta times them.
+doctest::Approx ulps(double x) {
+  return doctest::Approx(x).scale(0).epsilon(4 * std::numeric_limits<double>::epsilon());
+}
+}  // namespace
+
 TEST_CASE("train: RBA max variant matches a hand-computed update") {
   RowMat<double> r(3, 1), lambda = RowMat<double>::Zero(3, 1);
   r << 1.0, -3.0, 2.0;  // max |r| = 3
   RbaConfig c;          // eta = 1e-3, gamma = 0.999
   rba_update(c, r, lambda, true);
-  CHECK(lambda(0, 0) == doctest::Approx(1e-3 / 3).epsilon(1e-15));
-  CHECK(lambda(1, 0) == doctest::Approx(1e-3).epsilon(1e-15));
-  CHECK(lambda(2, 0) == doctest::Approx(2e-3 / 3).epsilon(1e-15));
+  CHECK(lambda(0, 0) == ulps(1e-3 / 3));
+  CHECK(lambda(1, 0) == ulps(1e-3));  // 1e-3 * (3 * fl(1/3)): two roundings
+  CHECK(lambda(2, 0) == ulps(2e-3 / 3));
   r << 4.0, 0.0, -2.0;  // max |r| = 4: lambda <- 0.999 lambda + 1e-3 |r| / 4
   rba_update(c, r, lambda, false);
-  CHECK(lambda(0, 0) == doctest::Approx(0.999 * 1e-3 / 3 + 1e-3).epsilon(1e-15));
-  CHECK(lambda(1, 0) == doctest::Approx(0.999 * 1e-3).epsilon(1e-15));
-  CHECK(lambda(2, 0) == doctest::Approx(0.999 * 2e-3 / 3 + 0.5e-3).epsilon(1e-15));
+  CHECK(lambda(0, 0) == ulps(0.999 * 1e-3 / 3 + 1e-3));
+  CHECK(lambda(1, 0) == ulps(0.999 * 1e-3));
+  CHECK(lambda(2, 0) == ulps(0.999 * 2e-3 / 3 + 0.5e-3));
 }
 
 TEST_CASE("train: RBA min-max variant, start from the first residual, and per-column normalisation") {
@@ -31,20 +42,23 @@ TEST_CASE("train: RBA min-max variant, start from the first residual, and per-co
   c.eta = 0.1;
   c.gamma = 0.5;
   rba_update(c, r, lambda, false);
-  // column 0: (|r| - 1) / (3 - 1) = 0, 1, 0.5; column 1: (|r| - 10) / 30 = 0, 1/3, 1
-  CHECK(lambda(0, 0) == doctest::Approx(0.0));
-  CHECK(lambda(1, 0) == doctest::Approx(0.1));
-  CHECK(lambda(2, 0) == doctest::Approx(0.05));
-  CHECK(lambda(1, 1) == doctest::Approx(0.1 / 3).epsilon(1e-14));
-  CHECK(lambda(2, 1) == doctest::Approx(0.1));
+  // column 0: (|r| - 1) / (3 - 1) = 0, 1, 0.5 exactly (1 / 2 is a binary fraction), so lambda = 0.1 * those:
+  // 0, 0.1 and 0.05 = 0.1 / 2 exactly as doubles. Column 1: (|r| - 10) * fl(1/30) = 0, ~1/3, ~1.
+  CHECK(lambda(0, 0) == 0.0);
+  CHECK(lambda(1, 0) == 0.1);
+  CHECK(lambda(2, 0) == 0.05);
+  CHECK(lambda(0, 1) == 0.0);
+  CHECK(lambda(1, 1) == ulps(0.1 / 3));
+  CHECK(lambda(2, 1) == ulps(0.1));  // 0.1 * (30 * fl(1/30))
   RbaConfig first;
   first.init_from_residual = true;
   RowMat<double> l2 = RowMat<double>::Constant(3, 2, 7.0);
   rba_update(first, r, l2, true);  // the first update sets lambda = |r| / max|r| outright
-  CHECK(l2(1, 0) == doctest::Approx(1.0));
-  CHECK(l2(0, 1) == doctest::Approx(0.25));
+  CHECK(l2(1, 0) == ulps(1.0));     // 3 * fl(1/3)
+  CHECK(l2(0, 1) == ulps(0.25));    // 10 * fl(1/40)
+  CHECK(l2(2, 1) == ulps(1.0));     // 40 * fl(1/40)
   rba_update(first, r, l2, false);  // later updates are the usual recurrence
-  CHECK(l2(1, 0) == doctest::Approx(0.999 + 1e-3));
+  CHECK(l2(1, 0) == ulps(0.999 + 1e-3));
 }
 
 TEST_CASE("train: the RBA loss is mean((lambda r)^2) with lambda updated from this step's residuals") {

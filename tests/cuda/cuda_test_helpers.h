@@ -1,8 +1,10 @@
 // Helpers of the CUDA test binary: one shared Context, fresh random inputs (fixed seeds, never all zeros), and
-// a normwise relative error max|a - b| / max|b| against a float64 CPU reference, with the share of the tolerance
-// used printed for every check. Tolerances: float64 1e-12 (the device and the CPU differ only in operation
-// order and libm ulps); float32 1e-5 against a float64 reference from the same (float-rounded) inputs (float
-// epsilon 6e-8 times the growth of a chain of O(100)-term sums, with margin).
+// a normwise relative error max|a - b| / max|b| against a float64 CPU reference, taken per block: a jet of S
+// streams (S*P rows, stream-major) is S contiguous blocks, a parameter vector one block per weight and bias, and
+// each block is compared with its own norm, so a small stream (u beside a large u_xx) cannot hide its error under
+// a large one. The share of the tolerance used is printed for every check. Tolerances: float64 1e-12 (the device
+// and the CPU differ only in operation order and libm ulps); float32 1e-5 against a float64 reference from the
+// same (float-rounded) inputs (float epsilon 6e-8 times the growth of a chain of O(100)-term sums, with margin).
 // These tests run on the emulated device in CI (tools/emulate.sh); their status on a GPU: kernels/README.md.
 #pragma once
 #include <doctest/doctest.h>
@@ -11,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -67,10 +70,21 @@ std::vector<double> download(const DeviceTensor<T>& d) {
   return std::vector<double>(h.begin(), h.end());
 }
 
-inline double rel_err(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
+// Sizes of contiguous blocks that partition a buffer, compared each with its own norm. Empty: one block.
+using Blocks = std::vector<std::size_t>;
+
+// `count` equal blocks of a buffer of n entries: the S streams of a jet (S*P rows, stream-major), the depth*S
+// (layer, stream) blocks of a stack's saved activations, the batches of a strided-batched GEMM.
+inline Blocks equal_blocks(std::size_t n, std::size_t count) {
+  REQUIRE(count > 0);
+  REQUIRE(n % count == 0);
+  return Blocks(count, n / count);
+}
+
+// max |a - b| / max |b| over [begin, end) (max |a - b| where b is zero there); infinity if anything is not finite.
+inline double rel_err_range(const std::vector<double>& a, const std::vector<double>& b, std::size_t begin, std::size_t end) {
   double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return INFINITY;
     num = std::max(num, std::abs(a[i] - b[i]));
     den = std::max(den, std::abs(b[i]));
@@ -78,12 +92,108 @@ inline double rel_err(const std::vector<double>& a, const std::vector<double>& b
   return den > 0 ? num / den : num;
 }
 
-// CHECK that `actual` matches `expected` within `tolerance` (normwise relative), printing the share used.
+// Whole-buffer normwise relative error (one block).
+inline double rel_err(const std::vector<double>& a, const std::vector<double>& b) {
+  REQUIRE(a.size() == b.size());
+  return rel_err_range(a, b, 0, a.size());
+}
+
+struct BlockError {
+  double error = 0;       // the largest block's normwise relative error
+  std::size_t block = 0;  // which block
+};
+// Per-block normwise relative error: the worst block and its index. `blocks` must cover the buffer exactly.
+inline BlockError rel_err_blocks(const std::vector<double>& a, const std::vector<double>& b, const Blocks& blocks) {
+  REQUIRE(a.size() == b.size());
+  if (blocks.empty()) return {rel_err_range(a, b, 0, a.size()), 0};
+  std::size_t total = 0;
+  for (std::size_t n : blocks) total += n;
+  REQUIRE_MESSAGE(total == a.size(), "blocks cover " << total << " of " << a.size() << " entries");
+  BlockError worst{-1, 0};
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < blocks.size(); ++k) {
+    const double e = rel_err_range(a, b, at, at + blocks[k]);
+    if (!(e <= worst.error)) worst = {e, k};  // NaN-safe: infinity wins
+    at += blocks[k];
+  }
+  return worst;
+}
+
+// CHECK that `actual` matches `expected` within `tolerance`, normwise relative in every block of `blocks`
+// (empty: the whole buffer is one block), printing the share of the tolerance the worst block used.
 inline void check_close(const std::string& what, const std::vector<double>& actual, const std::vector<double>& expected,
-                        double tolerance) {
-  const double e = rel_err(actual, expected);
-  MESSAGE(what << ": relative error " << e << " (" << 100.0 * e / tolerance << "% of tolerance " << tolerance << ")");
-  CHECK_MESSAGE(e <= tolerance, what << ": relative error " << e << " > " << tolerance);
+                        double tolerance, const Blocks& blocks = {}) {
+  const BlockError e = rel_err_blocks(actual, expected, blocks);
+  std::string where;
+  if (blocks.size() > 1) {  // the whole-buffer figure beside it shows what a single norm would have hidden
+    std::ostringstream w;
+    w << " (worst of " << blocks.size() << " blocks: " << e.block << "; whole buffer " << rel_err(actual, expected) << ")";
+    where = w.str();
+  }
+  MESSAGE(what << ": relative error " << e.error << where << " (" << 100.0 * e.error / tolerance << "% of tolerance "
+               << tolerance << ")");
+  CHECK_MESSAGE(e.error <= tolerance, what << ": relative error " << e.error << where << " > " << tolerance);
+}
+
+// One block per layer of a ParamStore-like layout (count(), info(i).name / size(), in order): "layer2.W" and
+// "layer2.b" together. A layer's weight and bias gradients share its adjoint dz (dW = dz^T h with |h| <= 1,
+// db = sum dz), so they have one scale; different layers need not. (A one-output layer's bias alone would be a
+// single entry, a sum over points whose relative error is as ill-conditioned as the sum is small.)
+template <class Store>
+Blocks param_blocks(const Store& params) {
+  Blocks b;
+  std::string prev;
+  for (int i = 0; i < params.count(); ++i) {
+    const std::string& name = params.info(i).name;
+    const std::string layer = name.substr(0, name.rfind('.'));
+    const auto n = static_cast<std::size_t>(params.info(i).size());
+    if (i > 0 && layer == prev)
+      b.back() += n;
+    else
+      b.push_back(n);
+    prev = layer;
+  }
+  return b;
+}
+
+// As check_close, but a block may use up to `factor` times the error that `peer` makes there, where that is larger
+// than `tolerance`. `peer` is the CPU (the specification) computing the same thing in the same precision T on the
+// same inputs: against a float64 reference, float32 cannot do better than the conditioning of the quantity (a
+// small cross-derivative stream that is a difference of larger terms, a layer's gradient summed over thousands of
+// points), and the CPU's own float32 error shows that floor. The device is held to the CPU's accuracy, not above it.
+inline void check_close_peer(const std::string& what, const std::vector<double>& actual,
+                             const std::vector<double>& expected, const std::vector<double>& peer, double tolerance,
+                             const Blocks& blocks, double factor = 2) {
+  REQUIRE(actual.size() == expected.size());
+  REQUIRE(peer.size() == expected.size());
+  const Blocks bl = blocks.empty() ? Blocks{expected.size()} : blocks;
+  double worst_share = -1, worst = 0, worst_tol = tolerance, worst_peer = 0;
+  std::size_t worst_block = 0, at = 0;
+  for (std::size_t k = 0; k < bl.size(); ++k) {
+    const double e = rel_err_range(actual, expected, at, at + bl[k]);
+    const double p = rel_err_range(peer, expected, at, at + bl[k]);
+    const double t = std::max(tolerance, factor * p);
+    const double share = std::isfinite(e) ? e / t : INFINITY;
+    if (!(share <= worst_share)) {
+      worst_share = share;
+      worst = e;
+      worst_tol = t;
+      worst_peer = p;
+      worst_block = k;
+    }
+    at += bl[k];
+  }
+  REQUIRE(at == expected.size());
+  MESSAGE(what << ": relative error " << worst << " in block " << worst_block << " of " << bl.size() << " (the CPU's "
+               << worst_peer << " there; tolerance " << worst_tol << ", " << 100.0 * worst_share << "% used)");
+  CHECK_MESSAGE(worst_share <= 1.0, what << ": relative error " << worst << " in block " << worst_block << " > "
+                                         << worst_tol << " (the CPU in the same precision: " << worst_peer << ")");
+}
+
+// A jet of `streams` streams (stream-major): each stream its own block.
+inline void check_close_streams(const std::string& what, const std::vector<double>& actual,
+                                const std::vector<double>& expected, double tolerance, int streams) {
+  check_close(what, actual, expected, tolerance, equal_blocks(expected.size(), static_cast<std::size_t>(streams)));
 }
 
 }  // namespace ct

@@ -1,7 +1,8 @@
 // DeviceOps<T> (kernels/device_ops.h) against HostOps<T> (core/host_ops.h, the spec of core/backend_ops.h): every
 // primitive runs on both from the same fresh random inputs (never zeros), outputs that accumulate start from
 // random values too, and the device result is downloaded and compared normwise (cuda_test_helpers.h: float64
-// 1e-12, float32 1e-5; both sides round to T the same way, so the budget is the two sides' operation orders).
+// 1e-12, float32 1e-5; both sides round to T the same way, so the budget is the two sides' operation orders),
+// each jet stream, stack layer and parameter block against its own norm.
 // Shapes are ragged (P = 1, 37, 1000, 4099; 1, 4 and 6 streams). Every device reduction also runs twice and must
 // give identical bits. The capture test records fill + axpy + Adam (+ a dot) once and replays it with new Adam
 // scalars uploaded between launches, against HostOps's capture emulation.
@@ -76,9 +77,15 @@ std::vector<E> rnd(std::size_t n, std::uint64_t seed, double lo = -1, double hi 
   return ct::random_data<E>(n, seed, lo, hi).t;
 }
 
+// blocks: the buffer's parts compared each with its own norm (a jet's streams, a stack's layers); empty: one.
 template <class T, class E>
-void expect(const std::string& what, Buf<T, E>& b) {
-  ct::check_close(what, b.dev_values(), b.host_values(), ct::tol<T>());
+void expect(const std::string& what, Buf<T, E>& b, const ct::Blocks& blocks = {}) {
+  ct::check_close(what, b.dev_values(), b.host_values(), ct::tol<T>(), blocks);
+}
+// A jet of S streams (stream-major): one block per stream.
+template <class T, class E>
+void expect_streams(const std::string& what, Buf<T, E>& b, int S) {
+  expect(what, b, ct::equal_blocks(b.host_values().size(), static_cast<std::size_t>(S)));
 }
 
 // Bit-identical downloads of two device buffers (the reductions' determinism).
@@ -173,16 +180,16 @@ TEST_CASE_TEMPLATE("device ops: affine maps on all streams match the host ops", 
       for (bool bias : {true, false}) {
         o.host.affine_forward(R, P, sh.in, sh.out, x.h(), W.h(), bias ? b.h() : nullptr, y.h());
         o.dev.affine_forward(R, P, sh.in, sh.out, x.d(), W.d(), bias ? b.d() : nullptr, y.d());
-        expect(what + (bias ? " y" : " y (no bias)"), y);
+        expect_streams(what + (bias ? " y" : " y (no bias)"), y, sh.S);
       }
       o.host.affine_backward(R, P, sh.in, sh.out, x.h(), W.h(), dy.h(), dW.h(), db.h(), dx.h());
       o.dev.affine_backward(R, P, sh.in, sh.out, x.d(), W.d(), dy.d(), dW.d(), db.d(), dx.d());
       expect(what + " dW", dW);
       expect(what + " db", db);
-      expect(what + " dx", dx);
+      expect_streams(what + " dx", dx, sh.S);
       o.host.affine_backward(R, P, sh.in, sh.out, x.h(), W.h(), dy.h(), nullptr, nullptr, dx.h());  // dx only
       o.dev.affine_backward(R, P, sh.in, sh.out, x.d(), W.d(), dy.d(), nullptr, nullptr, dx.d());
-      expect(what + " dx (dW, db null)", dx);
+      expect_streams(what + " dx (dW, db null)", dx, sh.S);
     }
   }
 }
@@ -209,27 +216,27 @@ TEST_CASE_TEMPLATE("device ops: unary and product jets match the host ops", T, f
         const std::string what = std::string(activation_name(act.a)) + where;
         o.host.unary_forward(*set, act.a, act.power, n, x.h(), y.h());
         o.dev.unary_forward(*set, act.a, act.power, n, x.d(), y.d());
-        expect(what + " forward", y);
+        expect_streams(what + " forward", y, S);
         o.host.unary_backward(*set, act.a, act.power, n, x.h(), y.h(), dy.h(), dx.h());
         o.dev.unary_backward(*set, act.a, act.power, n, x.d(), y.d(), dy.d(), dx.d());
-        expect(what + " backward", dx);
+        expect_streams(what + " backward", dx, S);
         o.dev.unary_backward(*set, act.a, act.power, n, x.d(), y.d(), dy.d(), nullptr);  // null adjoint: nothing
       }
       Buf<T> u(o, rnd<T>(N, 21)), v(o, rnd<T>(N, 22)), y(o, rnd<T>(N, 23)), dy(o, rnd<T>(N, 24));
       Buf<T> du(o, rnd<T>(N, 25)), dv(o, rnd<T>(N, 26));
       o.host.product_forward(*set, n, u.h(), v.h(), y.h());
       o.dev.product_forward(*set, n, u.d(), v.d(), y.d());
-      expect("product" + where + " forward", y);
+      expect_streams("product" + where + " forward", y, S);
       o.host.product_backward(*set, n, u.h(), v.h(), dy.h(), du.h(), dv.h());
       o.dev.product_backward(*set, n, u.d(), v.d(), dy.d(), du.d(), dv.d());
-      expect("product" + where + " du", du);
-      expect("product" + where + " dv", dv);
+      expect_streams("product" + where + " du", du, S);
+      expect_streams("product" + where + " dv", dv, S);
       o.host.product_backward(*set, n, u.h(), v.h(), dy.h(), nullptr, dv.h());
       o.dev.product_backward(*set, n, u.d(), v.d(), dy.d(), nullptr, dv.d());
-      expect("product" + where + " dv (du null)", dv);
+      expect_streams("product" + where + " dv (du null)", dv, S);
       o.host.product_backward(*set, n, u.h(), u.h(), dy.h(), du.h(), du.h());  // y = u * u: both into one adjoint
       o.dev.product_backward(*set, n, u.d(), u.d(), dy.d(), du.d(), du.d());
-      expect("product u*u" + where + " du", du);
+      expect_streams("product u*u" + where + " du", du, S);
     }
   }
 }
@@ -259,7 +266,7 @@ TEST_CASE_TEMPLATE("device ops: the fused RBA update and loss match the host ops
               o.dev.rba_mse_forward(P, k, r.d(), lambda.d(), rule, update, first, weighted, out.d(), stats.d());
               expect(what + " lambda", lambda);
               expect(what + " loss", out);
-              expect(what + " stats", stats);
+              expect(what + " stats", stats, ct::Blocks{1, 1});  // loss and mse, each on its own
               // Twice more without the update (lambda fixed): same bits.
               o.dev.rba_mse_forward(P, k, r.d(), lambda.d(), rule, false, first, weighted, out.d(), stats.d());
               o.dev.rba_mse_forward(P, k, r.d(), lambda.d(), rule, false, first, weighted, out2.d(), stats2.d());
@@ -508,10 +515,13 @@ TEST_CASE_TEMPLATE("device ops: the dense stack (fused jet-MLP kernels + cuBLAS 
       for (Idx P : {Idx{37}, Idx{1000}}) {
         const Idx R = s.size() * P, blk = static_cast<Idx>(d.depth) * R * d.width;
         Idx np = 0;
+        ct::Blocks pblocks;  // one per layer: layer l's W and b (backend_ops.h's order), see ct::param_blocks
         for (int l = 0; l <= d.depth; ++l) {
           const Idx in = l == 0 ? d.inputs : d.width, out = l == d.depth ? d.outputs : d.width;
           np += in * out + out;
+          pblocks.push_back(static_cast<std::size_t>(in * out + out));
         }
+        const int S = s.size(), LS = d.depth * S;  // z, h, dz: depth layers x S streams
         const auto u = [](Idx n) { return static_cast<std::size_t>(n); };
         Buf<T> params(o, rnd<T>(u(np), 21, -0.3, 0.3)), x(o, rnd<T>(u(R * d.inputs), 22));
         Buf<T> y(o, rnd<T>(u(R * d.outputs), 23)), z(o, rnd<T>(u(blk), 24)), h(o, rnd<T>(u(blk), 25));
@@ -522,14 +532,14 @@ TEST_CASE_TEMPLATE("device ops: the dense stack (fused jet-MLP kernels + cuBLAS 
                                  std::to_string(s.size()) + " P=" + std::to_string(P);
         o.host.dense_stack_forward(d, s, P, params.h(), x.h(), y.h(), z.h(), h.h());
         o.dev.dense_stack_forward(d, s, P, params.d(), x.d(), y.d(), z.d(), h.d());
-        expect(what + " y", y);
-        expect(what + " z", z);
-        expect(what + " h", h);
+        expect_streams(what + " y", y, S);
+        expect_streams(what + " z", z, LS);
+        expect_streams(what + " h", h, LS);
         o.host.dense_stack_backward(d, s, P, params.h(), x.h(), dy.h(), z.h(), h.h(), dz.h(), dp.h(), dx.h());
         o.dev.dense_stack_backward(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), dp.d(), dx.d());
-        expect(what + " dz", dz);
-        expect(what + " dparams (accumulated)", dp);
-        expect(what + " dx (accumulated)", dx);
+        expect_streams(what + " dz", dz, LS);
+        expect(what + " dparams (accumulated)", dp, pblocks);
+        expect_streams(what + " dx (accumulated)", dx, S);
       }
     }
   }
@@ -547,6 +557,11 @@ TEST_CASE_TEMPLATE("device ops: the dense stack's backward with batch statistics
       for (Idx k = 0; k <= B; ++k) offsets.push_back(k * P / B);
       const Idx R = s.size() * P, blk = static_cast<Idx>(d.depth) * R * d.width;
       const Idx np = (d.inputs * d.width + d.width) + (d.depth - 1) * (d.width * d.width + d.width) + (d.width + 1);
+      ct::Blocks pblocks;  // one per layer: layer l's W and b (backend_ops.h's order), see ct::param_blocks
+      for (int l = 0; l <= d.depth; ++l) {
+        const Idx in = l == 0 ? d.inputs : d.width, out = l == d.depth ? d.outputs : d.width;
+        pblocks.push_back(static_cast<std::size_t>(in * out + out));
+      }
       const auto u = [](Idx n) { return static_cast<std::size_t>(n); };
       Buf<T> params(o, rnd<T>(u(np), 31, -0.3, 0.3)), x(o, rnd<T>(u(R * d.inputs), 32));
       Buf<T> y(o, rnd<T>(u(R), 33)), z(o, rnd<T>(u(blk), 34)), h(o, rnd<T>(u(blk), 35));
@@ -559,19 +574,19 @@ TEST_CASE_TEMPLATE("device ops: the dense stack's backward with batch statistics
                                         s2.h(), r.h(), nullptr, dx.h());
       o.dev.dense_stack_backward_stats(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), offsets, dp.d(), s1.d(),
                                        s2.d(), r.d(), nullptr, dx.d());
-      expect(what + " dparams", dp);
-      expect(what + " s1", s1);
-      expect(what + " s2", s2);
-      expect(what + " r", r);
-      expect(what + " dx", dx);
+      expect(what + " dparams", dp, pblocks);
+      expect(what + " s1", s1, pblocks);
+      expect(what + " s2", s2, pblocks);
+      expect(what + " r", r, pblocks);
+      expect_streams(what + " dx", dx, s.size());
       // The per-sample variant: the norms of every layer's weight and bias, accumulated.
       Buf<T, double> sq(o, rnd<double>(u(2 * (d.depth + 1)), 43, 0, 1));
       o.host.dense_stack_backward_stats(d, s, P, params.h(), x.h(), dy.h(), z.h(), h.h(), dz.h(), offsets, dp.h(), nullptr,
                                         nullptr, r.h(), sq.h(), dx.h());
       o.dev.dense_stack_backward_stats(d, s, P, params.d(), x.d(), dy.d(), z.d(), h.d(), dz.d(), offsets, dp.d(), nullptr,
                                        nullptr, r.d(), sq.d(), dx.d());
-      expect(what + " per-sample norms", sq);
-      expect(what + " dparams (per-sample sweep)", dp);
+      expect(what + " per-sample norms", sq, ct::Blocks(sq.host_values().size(), 1));  // each entry on its own
+      expect(what + " dparams (per-sample sweep)", dp, pblocks);
     }
   }
 }

@@ -5,6 +5,7 @@
 // Runs on the emulated device in CI (tools/emulate.sh); status on a GPU: kernels/README.md.
 #include <doctest/doctest.h>
 
+#include "cuda_test_helpers.h"
 #include "device_ops.h"
 #include "test_backend_cases.h"
 
@@ -62,10 +63,29 @@ TEST_CASE("device trainer: the paper preset's float32 gradient (fp32 and 3xTF32 
     const double f32 = dev.trainer().loss_and_gradient();
     std::vector<float> g(static_cast<std::size_t>(dev.net().params().size()));
     dev.trainer().backend()->pull_grads(dev.net().params());
-    const double err = rel_vec(dev.net().params().grads(), ref.net().params().grads(), ref.net().params().size());
-    MESSAGE("gemm " << static_cast<int>(math) << ": loss rel " << rel(f32, f64) << ", gradient rel " << err);
+    // The host in float32 from the same parameters and points: float32's own error, for comparison.
+    Model<float> host32("allen-cahn", cfg, "paper");
+    host32.net().copy_params_from(dev.net());
+    host32.trainer().loss_and_gradient();
+    const ParamStore<float>& pd = dev.net().params();
+    const ParamStore<float>& ph = host32.net().params();
+    const ParamStore<double>& pr = ref.net().params();
+    const std::vector<double> got(pd.grads(), pd.grads() + pd.size()), want(pr.grads(), pr.grads() + pr.size());
+    const std::vector<double> host(ph.grads(), ph.grads() + ph.size());
+    const ct::Blocks layers = ct::param_blocks(pr);
+    const double whole = ct::rel_err(got, want);
+    MESSAGE("gemm " << static_cast<int>(math) << ": loss rel " << rel(f32, f64) << ", whole gradient rel " << whole
+                    << ", worst layer " << ct::rel_err_blocks(got, want, layers).error << " (host float32: whole "
+                    << ct::rel_err(host, want) << ", worst layer " << ct::rel_err_blocks(host, want, layers).error << ")");
     CHECK(rel(f32, f64) <= 1e-5);
-    CHECK(err <= 1e-5);  // the host reaches 6e-6 (tests/test_backend.cpp)
+    CHECK(whole <= 1e-5);  // the acceptance bar, over the whole gradient (the host: 2.2e-6 here, 6e-6 at 25,600 points)
+    // Every layer against its own norm: 2e-5, not 1e-5. Measured on the emulated device (1,024 points): layer5 (the
+    // worst) 9.2e-6 with FP32 GEMMs and 1.0014e-5 with 3xTF32, where the host's float32 makes 1.3e-6 (2.2e-6 in
+    // its worst layer); the whole vector 6.0e-6 / 6.6e-6 (host 2.2e-6). The device's float32 gradient is thus
+    // ~5-7x less accurate per layer than the host's (not explained yet: the jet-MLP unit cases,
+    // tests/cuda/test_stats_mlp.cpp, stay within 2x of the host's float32 per layer); this bound holds that, and
+    // the first GPU run should report the same figures.
+    ct::check_close("gemm " + std::to_string(static_cast<int>(math)) + " gradient per layer", got, want, 2e-5, layers);
   }
 }
 

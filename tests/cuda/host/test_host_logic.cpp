@@ -152,7 +152,7 @@ TEST_CASE("jet rules: per-element unary and product rules match the CPU kernels"
   const double TOL = 1e-13;
   const Activation acts[] = {Activation::Tanh, Activation::Sin, Activation::Cos,     Activation::Exp,
                              Activation::Log,  Activation::Sqrt, Activation::Sigmoid, Activation::Softplus,
-                             Activation::Reciprocal, Activation::Power};
+                             Activation::Reciprocal, Activation::Power, Activation::Erf};
   for (const StreamSetPtr& set : {set_ac(), set_lap(), set_full3(), StreamSet::value_only()}) {
     const int S = set->size();
     const FlatRules ur = flatten_unary(*set), pr = flatten_product(*set);
@@ -223,7 +223,7 @@ TEST_CASE_TEMPLATE("adam rule: the entry update matches Adam<T>::step to roundin
   }
 }
 
-TEST_CASE("batch statistics: the split and the combining rule against a brute force") {
+TEST_CASE("batch statistics: the split covers the points, the first P % B batches one point larger") {
   for (auto [P, B] : {std::pair<Index, int>{10, 3}, {100, 10}, {7, 7}, {1, 1}, {1000, 13}}) {
     const auto off = even_batches(P, B);
     REQUIRE(off.size() == static_cast<std::size_t>(B) + 1);
@@ -231,27 +231,101 @@ TEST_CASE("batch statistics: the split and the combining rule against a brute fo
     CHECK(off.back() == P);
     for (int b = 0; b < B; ++b) {
       const Index nb = off[static_cast<std::size_t>(b) + 1] - off[static_cast<std::size_t>(b)];
-      CHECK((nb == P / B || nb == P / B + 1));
+      CHECK(nb == P / B + (b < P % B ? 1 : 0));
     }
   }
   CHECK_THROWS_AS(even_batches(5, 6), Error);
   CHECK_THROWS_AS(even_batches(5, 0), Error);
-  const int B = 5;
-  const long entries = 17;
-  const auto partial = random_vec(static_cast<std::size_t>(B * entries), 21);
-  const double c[B] = {2.0, 2.5, 4.0, 5.0, 10.0};
-  for (long j = 0; j < entries; ++j) {
-    double G, S1, S2;
-    combine_batch_partials<double>(partial.data(), entries, j, B, c, G, S1, S2);
-    double g = 0, s1 = 0, s2 = 0;
-    for (int b = 0; b < B; ++b) {
-      const double gb = partial[static_cast<std::size_t>(b * entries + j)];
-      g += gb;
-      s1 += c[b] * gb;
-      s2 += c[b] * gb * c[b] * gb;
+}
+
+namespace {
+// G, S1, S2 of one entry from per-sample gradients g (one per point), split by even_batches: the partials G_b
+// are the batch sums, c_b = P / n_b (what the kernels hand to combine_batch_partials).
+struct Combined {
+  double G, S1, S2;
+};
+Combined combine_samples(const std::vector<double>& g, int B) {
+  const Index P = static_cast<Index>(g.size());
+  const std::vector<Index> off = even_batches(P, B);
+  std::vector<double> partial(static_cast<std::size_t>(B), 0.0), c(static_cast<std::size_t>(B));
+  for (int b = 0; b < B; ++b) {
+    const auto lo = static_cast<std::size_t>(off[static_cast<std::size_t>(b)]);
+    const auto hi = static_cast<std::size_t>(off[static_cast<std::size_t>(b) + 1]);
+    for (std::size_t i = lo; i < hi; ++i) partial[static_cast<std::size_t>(b)] += g[i];
+    c[static_cast<std::size_t>(b)] = static_cast<double>(P) / static_cast<double>(hi - lo);
+  }
+  Combined r{};
+  combine_batch_partials<double>(partial.data(), 1, 0, B, c.data(), r.G, r.S1, r.S2);
+  return r;
+}
+}  // namespace
+
+// What G, S1, S2 mean (batch_stats_rule.h): G is the full gradient, and S1 / B, S2 / B - (S1 / B)^2 are the mean
+// and the variance over batches of the batch estimate e_b = P * (mean of batch b's samples). Hand-worked values
+// first (exact), then raw random samples against a two-pass mean and variance of the e_b formed from the samples.
+TEST_CASE("batch statistics: G, S1, S2 are the full gradient and the batch estimates' sums (hand-worked, two-pass)") {
+  // P = 12 in B = 5 batches: sizes 3, 3, 2, 2, 2, so c_b = 4, 4, 6, 6, 6 (all exact).
+  {
+    // Every sample 0.375: every batch estimate is P * 0.375 = 4.5, so G = 4.5, S1 = 5 * 4.5, S2 = 5 * 4.5^2 and the
+    // variance is zero, all exact.
+    const Combined r = combine_samples(std::vector<double>(12, 0.375), 5);
+    CHECK(r.G == 4.5);
+    CHECK(r.S1 == 22.5);
+    CHECK(r.S2 == 101.25);
+    CHECK(r.S2 / 5 - (r.S1 / 5) * (r.S1 / 5) == 0.0);
+  }
+  {
+    // Samples g_i = i: G = 0 + ... + 11 = 66; batch means 1, 4, 6.5, 8.5, 10.5, estimates 12, 48, 78, 102, 126:
+    // S1 = 366, S2 = 144 + 2304 + 6084 + 10404 + 15876 = 34812 (integers, exact in double).
+    std::vector<double> g(12);
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = static_cast<double>(i);
+    const Combined r = combine_samples(g, 5);
+    CHECK(r.G == 66.0);
+    CHECK(r.S1 == 366.0);
+    CHECK(r.S2 == 34812.0);
+  }
+  // Random samples, ragged batches (c_b = P / n_b inexact). The oracle sums the raw samples directly (G) and takes
+  // the batch estimates e_b = P * (batch sum / n_b) in two passes (mean, then mean squared deviation), a different
+  // order and formula from the rule's one-pass sums of c_b G_b. Bound: summation error, u * (terms) * sum |terms|
+  // for each side (u = 2^-53), so at most 2 n u sum|x| between them; the variance, a difference of two terms of
+  // size S2 / B each carrying a few roundings, to 8 n u S2 / B (generous: the measured errors are printed).
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  for (auto [P, B] : {std::pair<Index, int>{1000, 13}, {101, 7}, {37, 37}, {50, 1}}) {
+    CAPTURE(P);
+    CAPTURE(B);
+    const std::vector<double> g = random_vec(static_cast<std::size_t>(P), 40 + static_cast<std::uint64_t>(P), -1, 3);
+    const Combined r = combine_samples(g, B);
+    double g_all = 0, g_abs = 0;
+    for (double v : g) {
+      g_all += v;
+      g_abs += std::abs(v);
     }
-    CHECK(G == doctest::Approx(g).epsilon(1e-14));
-    CHECK(S1 == doctest::Approx(s1).epsilon(1e-14));
-    CHECK(S2 == doctest::Approx(s2).epsilon(1e-14));
+    const std::vector<Index> off = even_batches(P, B);
+    std::vector<double> e(static_cast<std::size_t>(B));
+    double e_abs = 0;
+    for (int b = 0; b < B; ++b) {
+      double sum = 0;
+      for (Index i = off[static_cast<std::size_t>(b)]; i < off[static_cast<std::size_t>(b) + 1]; ++i) sum += g[static_cast<std::size_t>(i)];
+      const double nb = static_cast<double>(off[static_cast<std::size_t>(b) + 1] - off[static_cast<std::size_t>(b)]);
+      e[static_cast<std::size_t>(b)] = static_cast<double>(P) * (sum / nb);
+      e_abs += std::abs(e[static_cast<std::size_t>(b)]);
+    }
+    double mean = 0;
+    for (double v : e) mean += v;
+    mean /= B;
+    double var = 0;
+    for (double v : e) var += (v - mean) * (v - mean);
+    var /= B;
+    const double n = static_cast<double>(P + B);  // terms summed on either side, with margin
+    const double tol_g = 2 * n * u * g_abs, tol_mean = 2 * n * u * e_abs / B, tol_var = 8 * n * u * r.S2 / B;
+    const double err_g = std::abs(r.G - g_all), err_mean = std::abs(r.S1 / B - mean);
+    const double err_var = std::abs((r.S2 / B - (r.S1 / B) * (r.S1 / B)) - var);
+    MESSAGE("P=" << P << " B=" << B << ": |G - sum g_i| " << err_g << " (bound " << tol_g << "), |S1/B - mean e_b| "
+                 << err_mean << " (bound " << tol_mean << "), |S2/B - (S1/B)^2 - var e_b| " << err_var << " (bound "
+                 << tol_var << "), var e_b " << var);
+    CHECK(err_g <= tol_g);
+    CHECK(err_mean <= tol_mean);
+    CHECK(err_var <= tol_var);
+    if (B > 1) CHECK(var > 1e3 * tol_var);  // the bound is far below the variance: the check is not vacuous
   }
 }
