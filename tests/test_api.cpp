@@ -542,3 +542,28 @@ TEST_CASE("pde.corner_flow: the cavity's residual, walls and velocity carry the 
   p.set_parameters(zero);
   CHECK(p.evaluate(pts, {"u", "v"}).cwiseAbs().maxCoeff() == 0.0);
 }
+
+// pde.front_share: that share of Burgers' PDE points is drawn in |x| <= front_width, the rest by a Latin hypercube
+// over the domain, which puts exactly one point in each x stratum of width 2/n (so 10 of 200 in a band of 0.1).
+TEST_CASE("burgers pde.front_share: that share of the PDE points lies in the band around the front") {
+  const Json cfg = {{"pde", {{"front_share", 0.5}, {"front_width", 0.05}}},
+                    {"net", {{"depth", 2}, {"width", 8}}},
+                    {"points", {{"collocation", 400}}}};
+  Model<> m("burgers", cfg);
+  const std::vector<double> p = m.checkpoint().get<double>("term.residual.points");  // (t, x) pairs
+  REQUIRE(p.size() == 800);
+  int in_band = 0, in_domain = 0;
+  for (std::size_t i = 0; i < p.size(); i += 2) {
+    in_band += std::abs(p[i + 1]) <= 0.05;
+    in_domain += p[i] >= 0 && p[i] <= 1 && std::abs(p[i + 1]) <= 1;
+  }
+  CHECK(in_domain == 400);
+  CHECK(in_band >= 209);
+  CHECK(in_band <= 211);
+  Json bad = cfg;
+  bad["pde"]["front_share"] = 1.0;
+  CHECK_THROWS_WITH_AS(Model<>("burgers", bad), doctest::Contains("'pde.front_share' must be in [0, 1)"), Error);
+  bad = cfg;
+  bad["pde"]["front_width"] = 0.0;
+  CHECK_THROWS_WITH_AS(Model<>("burgers", bad), doctest::Contains("'pde.front_width' must be in (0, 1]"), Error);
+}
