@@ -31,12 +31,18 @@ class Burgers : public Problem<T> {
     r.is_pde = true;
     r.count = cfg.at("points").at("collocation");
     r.streams = StreamSet::make({"t", "x"}, {"t", "xx"});
-    // A share of the points in the band |x| <= front_width around the front (x = 0), the rest over the domain.
+    // A share of the points in the band |x| <= front_width around the front (x = 0), the rest over the domain,
+    // mixed so that each contiguous SNR batch holds its share of both.
     r.sample = [share = m_front_share, width = m_front_width](Term<T>& t, Rng& rng) {
       const auto n_front = static_cast<Index>(std::llround(share * static_cast<double>(t.count)));
+      if (n_front == 0) {
+        t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng));
+        return;
+      }
       RowMat<double> p(t.count, 2);
       p.topRows(t.count - n_front) = latin_hypercube(DOMAIN, t.count - n_front, rng);
-      if (n_front > 0) p.bottomRows(n_front) = latin_hypercube(Box{{0, -width}, {1, width}}, n_front, rng);
+      p.bottomRows(n_front) = latin_hypercube(Box{{0, -width}, {1, width}}, n_front, rng);
+      shuffle_rows(p, rng);
       t.points = cast_points<T>(p);
     };
     r.residual = [nu = m_nu](Var<T> u, Tape<T>&, const Term<T>&) {
@@ -124,10 +130,10 @@ ProblemInfo make_burgers_info() {
                            {"train", {{"iters", 5000}, {"eval_every", 500}, {"log_every", 100}}}};
   // accurate: a small tanh net in float64 with the initial and boundary values built in (net.hard_bc), Adam
   // with RBA for 1,000 steps, then the self-scaled Broyden method (dense inverse Hessian) with the multipliers
-  // frozen. The error concentrates at the front (x = 0, t >= 0.3), which 10,000 fixed random points sample
-  // thinly: the loss keeps falling while the error stays near 1e-5. Measured in bench/RESULTS.md ("Accurate
-  // presets"); train.max_seconds caps the wall time.
-  // A tenth of the points in |x| <= 0.05 (pde.front_share): the error fell from 7e-6 to 6.7e-7 in 900 s.
+  // frozen. The error concentrates at the front (x = 0, t >= 0.3), which uniform random points sample thinly
+  // (with 10,000 of them the loss kept falling while the error stayed near 1e-5), so a tenth of the points lie in
+  // |x| <= 0.05 (pde.front_share). Measured in bench/RESULTS.md ("Accurate presets"); train.max_seconds caps the
+  // wall time.
   info.presets["accurate"] = {{"pde", {{"front_share", 0.1}}},
                               {"net", {{"depth", 3}, {"width", 20}, {"hard_bc", true}}},
                               {"points", {{"collocation", 10000}}},

@@ -25,4 +25,11 @@ RowMat<double> latin_hypercube(const Box& box, Index n, Rng& rng) {
   return p;
 }
 
+void shuffle_rows(RowMat<double>& points, Rng& rng) {
+  for (Index i = points.rows() - 1; i > 0; --i) {
+    const auto j = static_cast<Index>(rng.next() % static_cast<std::uint64_t>(i + 1));
+    points.row(i).swap(points.row(j));
+  }
+}
+
 }  // namespace jetpinn

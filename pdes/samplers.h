@@ -16,6 +16,10 @@ struct Box {
 // n Latin-hypercube points: each input's range cut into n strata, one point per stratum, strata shuffled.
 RowMat<double> latin_hypercube(const Box& box, Index n, Rng& rng);
 
+// Rows in a random order (Fisher-Yates). Points drawn in parts (a band, then the rest) must be mixed: the batch
+// SNR cuts the points into contiguous batches, which should each sample the whole set.
+void shuffle_rows(RowMat<double>& points, Rng& rng);
+
 template <class T>
 RowMat<T> cast_points(const RowMat<double>& p) {
   return p.template cast<T>();

@@ -98,24 +98,30 @@ inline double rel_err(const std::vector<double>& a, const std::vector<double>& b
   return rel_err_range(a, b, 0, a.size());
 }
 
+// Normwise relative error of each block of `blocks` (empty: the whole buffer is one block); they must cover it.
+inline std::vector<double> block_errors(const std::vector<double>& a, const std::vector<double>& b, const Blocks& blocks) {
+  REQUIRE(a.size() == b.size());
+  const Blocks bl = blocks.empty() ? Blocks{a.size()} : blocks;
+  std::vector<double> e;
+  std::size_t at = 0;
+  for (std::size_t n : bl) {
+    e.push_back(rel_err_range(a, b, at, at + n));
+    at += n;
+  }
+  REQUIRE_MESSAGE(at == a.size(), "blocks cover " << at << " of " << a.size() << " entries");
+  return e;
+}
+
 struct BlockError {
   double error = 0;       // the largest block's normwise relative error
   std::size_t block = 0;  // which block
 };
-// Per-block normwise relative error: the worst block and its index. `blocks` must cover the buffer exactly.
+// The worst block and its index.
 inline BlockError rel_err_blocks(const std::vector<double>& a, const std::vector<double>& b, const Blocks& blocks) {
-  REQUIRE(a.size() == b.size());
-  if (blocks.empty()) return {rel_err_range(a, b, 0, a.size()), 0};
-  std::size_t total = 0;
-  for (std::size_t n : blocks) total += n;
-  REQUIRE_MESSAGE(total == a.size(), "blocks cover " << total << " of " << a.size() << " entries");
+  const std::vector<double> e = block_errors(a, b, blocks);
   BlockError worst{-1, 0};
-  std::size_t at = 0;
-  for (std::size_t k = 0; k < blocks.size(); ++k) {
-    const double e = rel_err_range(a, b, at, at + blocks[k]);
-    if (!(e <= worst.error)) worst = {e, k};  // NaN-safe: infinity wins
-    at += blocks[k];
-  }
+  for (std::size_t k = 0; k < e.size(); ++k)
+    if (!(e[k] <= worst.error)) worst = {e[k], k};  // NaN-safe: infinity wins
   return worst;
 }
 
@@ -164,30 +170,23 @@ Blocks param_blocks(const Store& params) {
 inline void check_close_peer(const std::string& what, const std::vector<double>& actual,
                              const std::vector<double>& expected, const std::vector<double>& peer, double tolerance,
                              const Blocks& blocks, double factor = 2) {
-  REQUIRE(actual.size() == expected.size());
   REQUIRE(peer.size() == expected.size());
-  const Blocks bl = blocks.empty() ? Blocks{expected.size()} : blocks;
-  double worst_share = -1, worst = 0, worst_tol = tolerance, worst_peer = 0;
-  std::size_t worst_block = 0, at = 0;
-  for (std::size_t k = 0; k < bl.size(); ++k) {
-    const double e = rel_err_range(actual, expected, at, at + bl[k]);
-    const double p = rel_err_range(peer, expected, at, at + bl[k]);
-    const double t = std::max(tolerance, factor * p);
-    const double share = std::isfinite(e) ? e / t : INFINITY;
+  const std::vector<double> e = block_errors(actual, expected, blocks), p = block_errors(peer, expected, blocks);
+  double worst_share = -1, worst_tol = tolerance;
+  std::size_t worst = 0;
+  for (std::size_t k = 0; k < e.size(); ++k) {
+    const double t = std::max(tolerance, factor * p[k]);
+    const double share = std::isfinite(e[k]) ? e[k] / t : INFINITY;
     if (!(share <= worst_share)) {
       worst_share = share;
-      worst = e;
       worst_tol = t;
-      worst_peer = p;
-      worst_block = k;
+      worst = k;
     }
-    at += bl[k];
   }
-  REQUIRE(at == expected.size());
-  MESSAGE(what << ": relative error " << worst << " in block " << worst_block << " of " << bl.size() << " (the CPU's "
-               << worst_peer << " there; tolerance " << worst_tol << ", " << 100.0 * worst_share << "% used)");
-  CHECK_MESSAGE(worst_share <= 1.0, what << ": relative error " << worst << " in block " << worst_block << " > "
-                                         << worst_tol << " (the CPU in the same precision: " << worst_peer << ")");
+  MESSAGE(what << ": relative error " << e[worst] << " in block " << worst << " of " << e.size() << " (the CPU's "
+               << p[worst] << " there; tolerance " << worst_tol << ", " << 100.0 * worst_share << "% used)");
+  CHECK_MESSAGE(worst_share <= 1.0, what << ": relative error " << e[worst] << " in block " << worst << " > "
+                                         << worst_tol << " (the CPU in the same precision: " << p[worst] << ")");
 }
 
 // A jet of `streams` streams (stream-major): each stream its own block.
