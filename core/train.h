@@ -101,6 +101,8 @@ struct StepStats {
   double lr = 0;                  // Adam's rate this step (0 for L-BFGS)
   bool lbfgs = false;             // a quasi-Newton step (L-BFGS or the dense method)
   int evals = 1;                  // loss evaluations this step
+  std::string finished;           // non-empty (why) when the quasi-Newton method left x unchanged and every later
+                                  // step would repeat this one, so a run ends here
   std::string bad;                // non-empty when the step found a NaN/Inf (nothing was updated)
   std::optional<StepDiagnostics> diag;  // on measurement steps
 };

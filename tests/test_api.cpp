@@ -166,6 +166,25 @@ TEST_CASE("the callback sees logged steps, diagnostics on measurement steps, and
   CHECK(stopped.steps == 3);
 }
 
+// A quasi-Newton method that finds no decrease even along -g would repeat the same step until the budget ends;
+// the run ends at that step instead. A residual multiplied by zero: loss and gradient are zero, and the first
+// quasi-Newton step stalls.
+TEST_CASE("training ends at a quasi-Newton stall instead of repeating it") {
+  ProblemSpec s = xy_spec("api_flat");
+  s.domain = Box{{0, 0}, {1, 1}};
+  TermSpec r("residual", {"lap"}, /*pde=*/true);
+  r.count = 64;
+  s.add_term(r, [](auto u, auto&, const auto&) { return u.d("lap") * 0.0; });
+  const Json cfg = {{"net", {{"depth", 2}, {"width", 8}}},
+                    {"optim", {{"lbfgs_from", 2}, {"quasi_newton", "bfgs"}}},
+                    {"train", {{"iters", 10}, {"precision", "f64"}}}};
+  Model<> m(s.info(), cfg);
+  const TrainResult t = m.train();
+  CHECK(t.finished.find("gradient tolerance") != std::string::npos);
+  CHECK(t.steps == 3);  // two Adam steps, then the stalled quasi-Newton step
+  CHECK(t.loss == 0);
+}
+
 TEST_CASE("a registered problem by name, with a preset") {
   Model<> m("helmholtz", {{"points", {{"collocation", 64}, {"boundary", 16}}}}, "quick");
   CHECK(m.has_reference());

@@ -64,6 +64,7 @@ struct TrainResult {
   double seconds = 0, loss = 0;
   double rel_l2 = std::numeric_limits<double>::quiet_NaN();  // at the end, when the problem has a reference
   bool stopped_by_callback = false;
+  std::string finished;  // non-empty when the run ended early because the quasi-Newton method could not move (why)
 };
 
 bool cuda_backend_built();                     // whether this library was built with the CUDA backend

@@ -140,6 +140,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
   if (rollback && !fs::exists(ckpt_path)) save();  // something to roll back to before the first checkpoint
   install_stop_handlers();
   long last = iters;
+  std::string finished;  // why the quasi-Newton method ended the run early (StepStats::finished), or empty
   for (long step = start; step < iters; ++step) {
     StepStats s = trainer.step();
     if (!s.bad.empty()) {
@@ -169,7 +170,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
     }
     const long done = step + 1;
     const bool out_of_time = max_seconds > 0 && elapsed() >= max_seconds;
-    if (out_of_time) last = done;
+    if (out_of_time || !s.finished.empty()) last = done;
     const bool log = done % log_every == 0 || done == last;
     const bool eval = eval_every > 0 && (done % eval_every == 0 || done == last);
     Json line{{"step", done}, {"loss", s.loss}, {"lr", s.lr}, {"elapsed", elapsed()}};
@@ -199,6 +200,13 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
                 << ckpt_path << "; resume with: jetpinn train --resume " << dir << "\n";
       return 128 + sig;
     }
+    if (!s.finished.empty()) {
+      finished = s.finished;
+      if (tty && !quiet) std::cerr << "\n";
+      std::cerr << "jetpinn: step " << done << ": the quasi-Newton method cannot move (" << finished
+                << "); every later step would repeat this one, so the run ends here\n";
+      break;
+    }
     if (out_of_time) break;
   }
   if (tty && !quiet) std::cerr << "\n";
@@ -215,6 +223,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
                {"preset", cfg.at("preset")},
                {"steps", last},
                {"steps_this_run", last - start},
+               {"finished_early", finished},
                {"rel_l2", final_l2},
                {"rel_l2_best", best},
                {"metric", ref.metric},
