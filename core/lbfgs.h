@@ -39,6 +39,12 @@ struct LbfgsStatus {
   bool restarted = false;           // history dropped: direction not a descent direction, or no progress
   bool stalled = false;             // no progress along steepest descent: further calls repeat this one
   bool done() const { return converged || stalled; }
+  // Why x did not move and every later call would repeat this one (a run should end), or nullptr.
+  const char* why_stuck() const {
+    if (stalled) return "no decrease even along the steepest descent";
+    if (converged && step == 0) return "the gradient is within optim's gradient tolerance";
+    return nullptr;
+  }
 };
 
 // Everything a checkpoint needs besides x itself (which the caller owns).

@@ -508,8 +508,7 @@ StepStats Trainer<T>::backend_step() {
     LbfgsStatus st = m_lbfgs->iterate(fn, be.params());
     s.lbfgs = true;
     s.evals = st.evals;
-    if (st.stalled) s.finished = "no decrease even along the steepest descent (the loss is at its rounding floor)";
-    else if (st.converged && st.step == 0) s.finished = "the gradient is within optim's gradient tolerance";
+    if (const char* why = st.why_stuck()) s.finished = why;
     s.loss = st.f;
     s.term_mse = m_term_mse;
     if (bad || !std::isfinite(st.f)) {
@@ -584,8 +583,7 @@ StepStats Trainer<T>::step() {
     }
     s.lbfgs = true;
     s.evals = st.evals;
-    if (st.stalled) s.finished = "no decrease even along the steepest descent (the loss is at its rounding floor)";
-    else if (st.converged && st.step == 0) s.finished = "the gradient is within optim's gradient tolerance";
+    if (const char* why = st.why_stuck()) s.finished = why;
     s.loss = st.f;
     s.term_mse = m_term_mse;
     if (bad || !std::isfinite(st.f)) {

@@ -35,7 +35,7 @@ class Burgers : public Problem<T> {
     // mixed so that each contiguous SNR batch holds its share of both.
     r.sample = [share = m_front_share, width = m_front_width](Term<T>& t, Rng& rng) {
       const auto n_front = static_cast<Index>(std::llround(share * static_cast<double>(t.count)));
-      if (n_front == 0) {
+      if (n_front == 0) {  // no band: one Latin hypercube, unshuffled (the draw and the rng stream as without it)
         t.points = cast_points<T>(latin_hypercube(DOMAIN, t.count, rng));
         return;
       }

@@ -353,6 +353,7 @@ TEST_CASE("dense qn: a gradient of the wrong sign resets H, then stalls without 
   const std::vector<double> x0 = x;
   const DenseQnStatus st = opt.iterate(fn, x.data());
   CHECK(st.stalled);
+  CHECK(std::string(st.why_stuck()).find("steepest descent") != std::string::npos);  // a run ends here
   CHECK(same_bits(x, x0));
 }
 

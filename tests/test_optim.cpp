@@ -614,7 +614,9 @@ TEST_CASE("optim: L-BFGS with a wrong-signed gradient restarts, then stalls with
   CHECK(first.step == 0);
   CHECK(first.restarted);
   CHECK_FALSE(first.stalled);
+  CHECK(first.why_stuck() == nullptr);  // a restart moves on at the next call: no reason to end a run
   CHECK(q.state().s.empty());
   const LbfgsStatus second = q.iterate(fn, y.data());
   CHECK(second.stalled);
+  CHECK(second.why_stuck() != nullptr);
 }

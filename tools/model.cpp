@@ -237,7 +237,7 @@ TrainResult Model<T>::train(const StepCallback& callback) {
                                                              << "; nothing was updated: lower optim.lr, or load() the last save()");
     r.loss = s.loss;
     const long done = s.step + 1;
-    r.finished = s.finished;
+    if (!s.finished.empty()) r.finished = s.finished;
     const bool last = done >= iters || !s.finished.empty() || (max_seconds > 0 && elapsed() >= max_seconds);
     const bool eval = has_reference() && eval_every > 0 && (done % eval_every == 0 || last);
     if (callback && (done % log_every == 0 || last || eval || s.diag)) {

@@ -204,7 +204,7 @@ int train_typed(const ProblemInfo& info, const Json& cfg, const std::string& dir
       finished = s.finished;
       if (tty && !quiet) std::cerr << "\n";
       std::cerr << "jetpinn: step " << done << ": the quasi-Newton method cannot move (" << finished
-                << "); every later step would repeat this one, so the run ends here\n";
+                << "), and every later step would repeat this one, so the run ends here\n";
       break;
     }
     if (out_of_time) break;
