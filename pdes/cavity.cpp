@@ -177,6 +177,17 @@ ProblemInfo make_cavity_info() {
                             {"points", {{"collocation", 25600}, {"boundary", 2000}}},
                             {"loss", {{"rba", {{"enabled", true}}}}},
                             {"train", {{"iters", 300000}, {"eval_every", 1000}, {"log_every", 1000}}}};
+  // dynamics: Re = 100 with the re100 preset's plain tanh MLP scaled to one core: 4 x 64, 2,048 points, 20,000
+  // steps, lr 1e-3 decayed by 0.9 twenty times over the run (every 1,000 steps; re100's 100,000 steps decay
+  // every 5,000). RBA on (vanilla: loss.rba.enabled=false); a fixed step budget, no wall-time cap.
+  // docs/paper/README.md.
+  info.presets["dynamics"] = {{"pde", {{"re", 100.0}}},
+                              {"net", {{"depth", 4}, {"width", 64}}},
+                              {"points", {{"collocation", 2048}, {"boundary", 400}}},
+                              {"loss", {{"rba", {{"enabled", true}}}}},
+                              {"optim", {{"lr", 1e-3}, {"schedule", {{"kind", "step"}, {"gamma", 0.9}, {"every", 1000}}}}},
+                              {"diagnostics", {{"compression_every", 500}, {"snapshots", Json::array({100, 1000, 5000})}}},
+                              {"train", {{"iters", 20000}, {"precision", "f32"}, {"eval_every", 200}, {"log_every", 100}}}};
   // quick: a modified MLP spins the vortex up far sooner than a plain one (in one trial this preset reached
   // 0.07 after 4,500 steps where a plain 4 x 48 network at lr 3e-3 was still at 0.50), then L-BFGS in float64.
   info.presets["quick"] = {{"pde", {{"re", 100.0}}},
