@@ -2,14 +2,18 @@
 # The paper's findings at CPU scale: each problem's `dynamics` preset with RBA and without (vanilla), two runs at a
 # time, one thread each (one per core), then one report per problem and the cross-problem summary in docs/paper/.
 # Every preset has a fixed step budget and no wall-time cap, so the same commit gives the same runs.
-# Usage: bench/paper_runs.sh [train|report|all]   (default all; report reuses the runs already in runs/paper/)
-# BUILD names the build folder (default build). About 80 minutes on 2 cores for train.
+# Usage: bench/paper_runs.sh [train|report|all] [PROBLEM...]   (default all, every problem; report reuses the runs
+# in runs/paper/ and always covers all three problems)
+# BUILD names the build folder (default build). About 110 minutes on 2 cores for train.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:-all}
+shift $(($# > 0 ? 1 : 0))
 bin=${BUILD:-build}/tools/jetpinn
 out=runs/paper
 problems=(allen-cahn burgers cavity)
+todo=("$@")
+[ ${#todo[@]} -gt 0 ] || todo=("${problems[@]}")
 
 train() {  # train PROBLEM VARIANT
   local problem=$1 variant=$2 extra=()
@@ -21,7 +25,7 @@ train() {  # train PROBLEM VARIANT
 
 if [ "$stage" = train ] || [ "$stage" = all ]; then
   mkdir -p "$out"
-  for p in "${problems[@]}"; do
+  for p in "${todo[@]}"; do
     train "$p" rba &
     a=$!
     train "$p" vanilla &
