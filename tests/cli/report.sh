@@ -41,6 +41,27 @@ for f in snr.png snr_layers.png adam_homogeneity.png maps.png fields.png compres
   [ -s "$tmp/rep/$f" ] || fail "report lacks $f"
 done
 grep -q "total_diffusion_step" "$tmp/rep/index.html" || fail "index.html lacks the summary table"
+# tools/paper_summary.py: its tables go between the markers of the README it is given, one row per run, with the
+# transition steps of each run's summary.json; the rest of the README is kept.
+printf 'head\n<!-- paper_summary: begin -->\nold\n<!-- paper_summary: end -->\ntail\n' >"$tmp/rep/README.md"
+"$src/.venv/bin/python" "$src/tools/paper_summary.py" "$run" "$tmp/run_false" --out "$tmp/rep" >/dev/null ||
+  fail "paper_summary failed"
+[ -s "$tmp/rep/error_vs_step.png" ] || fail "paper_summary wrote no error_vs_step.png"
+python3 - "$tmp/rep/README.md" "$run" "$tmp/run_false" <<'PY' || fail "paper_summary tables are wrong"
+import json, sys
+text = open(sys.argv[1]).read()
+assert text.startswith("head\n") and text.endswith("tail\n") and "\nold\n" not in text, text[:200]
+for run, label in ((sys.argv[2], "helmholtz RBA"), (sys.argv[3], "helmholtz vanilla")):
+    s = json.load(open(run + "/summary.json"))
+    row = next(l for l in text.splitlines() if l.startswith(f"| {label} | 30 |"))
+    cell = row.split("|")[3].strip()
+    want = f"{s['diffusion_step']:,}" if s["diffusion_step"] > 0 else "not reached"
+    assert cell == want, (label, cell, want)
+PY
+if "$src/.venv/bin/python" "$src/tools/paper_summary.py" "$tmp/nothing" --out "$tmp/rep" 2>"$tmp/err"; then
+  fail "paper_summary of a missing folder succeeded"
+fi
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "paper_summary error is not one line"
 if "$bin" report "$tmp/nothing" 2>"$tmp/err"; then fail "report of a missing folder succeeded"; fi
 [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "report error is not one line"
 echo "report: ok"
