@@ -307,26 +307,20 @@ StepStats Trainer<T>::backend_step() {
   return s;
 }
 
-// The class is instantiated in train.cpp; these are the members defined here.
-template void Trainer<float>::set_backend(std::shared_ptr<Backend<float>>);
-template void Trainer<float>::push_state();
-template void Trainer<float>::params_changed();
-template void Trainer<float>::sync_host() const;
-template void Trainer<float>::pull_lambda() const;
-template void Trainer<float>::pull_residuals() const;
-template void Trainer<float>::queue_checks(int);
-template void Trainer<float>::record_backend_evaluation(bool, bool, const GradStatsConfig*);
-template double Trainer<float>::backend_objective(GradSnr*, bool);
-template StepStats Trainer<float>::backend_step();
-template void Trainer<double>::set_backend(std::shared_ptr<Backend<double>>);
-template void Trainer<double>::push_state();
-template void Trainer<double>::params_changed();
-template void Trainer<double>::sync_host() const;
-template void Trainer<double>::pull_lambda() const;
-template void Trainer<double>::pull_residuals() const;
-template void Trainer<double>::queue_checks(int);
-template void Trainer<double>::record_backend_evaluation(bool, bool, const GradStatsConfig*);
-template double Trainer<double>::backend_objective(GradSnr*, bool);
-template StepStats Trainer<double>::backend_step();
+// The class is instantiated in train.cpp; these are the members defined here, for float and double.
+#define JETPINN_TRAINER_BACKEND_MEMBERS(T) \
+  template void Trainer<T>::set_backend(std::shared_ptr<Backend<T>>); \
+  template void Trainer<T>::push_state(); \
+  template void Trainer<T>::params_changed(); \
+  template void Trainer<T>::sync_host() const; \
+  template void Trainer<T>::pull_lambda() const; \
+  template void Trainer<T>::pull_residuals() const; \
+  template void Trainer<T>::queue_checks(int); \
+  template void Trainer<T>::record_backend_evaluation(bool, bool, const GradStatsConfig*); \
+  template double Trainer<T>::backend_objective(GradSnr*, bool); \
+  template StepStats Trainer<T>::backend_step();
+JETPINN_TRAINER_BACKEND_MEMBERS(float)
+JETPINN_TRAINER_BACKEND_MEMBERS(double)
+#undef JETPINN_TRAINER_BACKEND_MEMBERS
 
 }  // namespace jetpinn

@@ -156,10 +156,12 @@ void Trainer<T>::load(const Checkpoint& c) {
   if (m_backend) push_state();
 }
 
-// The class is instantiated in train.cpp; these are the members defined here.
-template void Trainer<float>::save(Checkpoint&) const;
-template void Trainer<float>::load(const Checkpoint&);
-template void Trainer<double>::save(Checkpoint&) const;
-template void Trainer<double>::load(const Checkpoint&);
+// The class is instantiated in train.cpp; these are the members defined here, for float and double.
+#define JETPINN_TRAINER_CHECKPOINT_MEMBERS(T) \
+  template void Trainer<T>::save(Checkpoint&) const; \
+  template void Trainer<T>::load(const Checkpoint&);
+JETPINN_TRAINER_CHECKPOINT_MEMBERS(float)
+JETPINN_TRAINER_CHECKPOINT_MEMBERS(double)
+#undef JETPINN_TRAINER_CHECKPOINT_MEMBERS
 
 }  // namespace jetpinn

@@ -50,10 +50,12 @@ StepDiagnostics Trainer<T>::measure(const GradSnr& snr) {
   return d;
 }
 
-// The class is instantiated in train.cpp; these are the members defined here.
-template GradSnr Trainer<float>::gradient_stats(const GradStatsConfig&);
-template StepDiagnostics Trainer<float>::measure(const GradSnr&);
-template GradSnr Trainer<double>::gradient_stats(const GradStatsConfig&);
-template StepDiagnostics Trainer<double>::measure(const GradSnr&);
+// The class is instantiated in train.cpp; these are the members defined here, for float and double.
+#define JETPINN_TRAINER_DIAGNOSTICS_MEMBERS(T) \
+  template GradSnr Trainer<T>::gradient_stats(const GradStatsConfig&); \
+  template StepDiagnostics Trainer<T>::measure(const GradSnr&);
+JETPINN_TRAINER_DIAGNOSTICS_MEMBERS(float)
+JETPINN_TRAINER_DIAGNOSTICS_MEMBERS(double)
+#undef JETPINN_TRAINER_DIAGNOSTICS_MEMBERS
 
 }  // namespace jetpinn
