@@ -401,7 +401,8 @@ NamedArrays read_npz(const std::string& path) {
   if ((entries == 0xFFFF || central_size == ZIP32_MAX || central_offset == ZIP32_MAX) && end >= 20 &&
       get_le(b + end - 20, 4) == ZIP64_LOCATOR_SIG) {
     const std::uint64_t z64 = get_le(b + end - 20 + 8, 8);
-    JETPINN_CHECK(z64 + 56 <= n && get_le(b + z64, 4) == ZIP64_END_SIG, path << ": broken zip64 end record");
+    // Offsets read from the file are compared as n - offset: offset + size could wrap around 2^64.
+    JETPINN_CHECK(z64 <= n && n - z64 >= 56 && get_le(b + z64, 4) == ZIP64_END_SIG, path << ": broken zip64 end record");
     entries = get_le(b + z64 + 32, 8);
     central_size = get_le(b + z64 + 40, 8);
     central_offset = get_le(b + z64 + 48, 8);
@@ -425,8 +426,10 @@ NamedArrays read_npz(const std::string& path) {
     std::string name(reinterpret_cast<const char*>(b + pos + 46), name_len);
     JETPINN_CHECK(!name.empty(), path << ": central directory entry " << e << " has no name");
     // zip64 extra field (id 1): 8-byte values for exactly those of usize, csize, offset that read 0xFFFFFFFF.
-    for (std::size_t x = pos + 46 + name_len; x + 4 <= pos + 46 + name_len + extra_len;) {
+    const std::size_t extra_end = pos + 46 + name_len + extra_len;
+    for (std::size_t x = pos + 46 + name_len; x + 4 <= extra_end;) {
       const auto id = get_le(b + x, 2), len = get_le(b + x + 2, 2);
+      JETPINN_CHECK(x + 4 + len <= extra_end, path << ": extra field of entry '" << name << "' runs past its end");
       if (id == 1) {
         std::size_t f = x + 4;
         for (std::uint64_t* field : {&usize, &csize, &local})
@@ -442,7 +445,7 @@ NamedArrays read_npz(const std::string& path) {
     JETPINN_CHECK(method == 0, path << ": entry '" << name << "' is compressed (method " << method
                                     << "); read_npz reads STORED entries only (np.savez, not np.savez_compressed)");
     JETPINN_CHECK(csize == usize, path << ": STORED entry '" << name << "' has different stored and original sizes");
-    JETPINN_CHECK(local + 30 <= n && get_le(b + local, 4) == ZIP_LOCAL_SIG,
+    JETPINN_CHECK(local <= n && n - local >= 30 && get_le(b + local, 4) == ZIP_LOCAL_SIG,
                   path << ": local header of entry '" << name << "' is missing (truncated?)");
     const std::uint64_t data = local + 30 + get_le(b + local + 26, 2) + get_le(b + local + 28, 2);
     JETPINN_CHECK(data <= n && csize <= n - data, path << ": entry '" << name << "' needs bytes up to " << data + csize
