@@ -1,14 +1,14 @@
 # Install and export. `cmake --install` puts the libraries, the headers (flat, in include/jetpinn/), the jetpinn
 # driver and a CMake package in place, so another project can
 #   find_package(jetpinn 0.1 REQUIRED)   target_link_libraries(app PRIVATE jetpinn::jetpinn)
-# jetpinn::jetpinn is the core, the problems, Model and driver_main, plus the CUDA backend when this build has it.
+# jetpinn::jetpinn is the core, the file formats, the problems, Model and driver_main, plus the CUDA backend when this build has it.
 # Included from the top-level CMakeLists.txt after every target exists.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 add_library(jetpinn_library INTERFACE)
 set_target_properties(jetpinn_library PROPERTIES EXPORT_NAME jetpinn)
-target_link_libraries(jetpinn_library INTERFACE jetpinn_app jetpinn_pdes jetpinn_core)
+target_link_libraries(jetpinn_library INTERFACE jetpinn_app jetpinn_pdes jetpinn_formats jetpinn_core)
 if(JETPINN_HAVE_CUDA)
   target_link_libraries(jetpinn_library INTERFACE jetpinn_cuda)
 endif()
@@ -18,8 +18,9 @@ target_include_directories(jetpinn_library INTERFACE $<BUILD_INTERFACE:${PROJECT
 add_library(jetpinn::jetpinn ALIAS jetpinn_library)
 
 # Static libraries carry their private link dependencies (warnings, arch, BLAS), so those travel too.
-set(JETPINN_EXPORTED jetpinn_library jetpinn_app jetpinn_pdes jetpinn_core jetpinn_blas jetpinn_arch jetpinn_warnings)
-file(GLOB JETPINN_PUBLIC_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.h ${PROJECT_SOURCE_DIR}/pdes/*.h
+set(JETPINN_EXPORTED jetpinn_library jetpinn_app jetpinn_pdes jetpinn_formats jetpinn_core jetpinn_blas jetpinn_arch jetpinn_warnings)
+file(GLOB JETPINN_PUBLIC_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.h ${PROJECT_SOURCE_DIR}/formats/*.h
+     ${PROJECT_SOURCE_DIR}/pdes/*.h
      ${PROJECT_SOURCE_DIR}/tools/jetpinn.h ${PROJECT_SOURCE_DIR}/tools/model.h ${PROJECT_SOURCE_DIR}/tools/driver.h)
 if(JETPINN_HAVE_CUDA)
   list(APPEND JETPINN_EXPORTED jetpinn_cuda)

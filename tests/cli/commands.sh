@@ -33,7 +33,7 @@ printf 'y,x\n0.25,0.5\n-0.5,0.125\n' >"$tmp/p.csv"
 [ "$(wc -l <"$tmp/e.csv")" -eq 3 ] || fail "eval rows"
 grep -q "^0.5,0.25," "$tmp/e.csv" || fail "eval did not map columns by name"
 
-# eval's values, not just its layout. Byte offsets below follow write_npy / write_npz (core/npy.cpp): a .npy is
+# eval's values, not just its layout. Byte offsets below follow write_npy / write_npz (formats/npy.cpp): a .npy is
 # 10 bytes, then a header whose length is the uint16 at byte 8, then the float64 values; an .npz is STORED zip
 # entries, each a 30-byte local header (compression at +8, size at +18, name and extra lengths at +26 and +28),
 # the name, then the .npy bytes. od (coreutils 9) prints each float64 in a form that reads back to the same value.

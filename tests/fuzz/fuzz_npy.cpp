@@ -1,4 +1,4 @@
-// libFuzzer target: the .npy and .npz readers (core/npy.h) on arbitrary bytes. Each must return an array whose
+// libFuzzer target: the .npy and .npz readers (formats/npy.h) on arbitrary bytes. Each must return an array whose
 // data matches its shape, or throw jetpinn::Error; a crash, sanitizer report or other exception is a finding.
 #include <cstdlib>
 
