@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "adam_rule.h"
+
 namespace jetpinn {
 
 void AdamConfig::validate() const {
@@ -26,20 +28,10 @@ void Adam<T>::step(T* params, const T* grads, double lr) {
   JETPINN_CHECK(std::isfinite(lr) && lr >= 0, "Adam step: lr must be finite and >= 0, got " << lr);
   JETPINN_CHECK(m_n == 0 || (params && grads), "Adam step: null parameter or gradient pointer");
   ++m_t;
-  const double b1 = m_config.beta1, b2 = m_config.beta2, eps = m_config.eps;
-  // In double whatever T is: in float, 1 - 0.999^t loses most of its digits for small t.
-  const double bc1 = 1.0 - std::pow(b1, static_cast<double>(m_t));
-  const double bc2 = 1.0 - std::pow(b2, static_cast<double>(m_t));
-  const T b1t = static_cast<T>(b1), c1t = static_cast<T>(1.0 - b1);
-  const T b2t = static_cast<T>(b2), c2t = static_cast<T>(1.0 - b2);
+  const AdamStepScalars s = adam_step_scalars(m_config.beta1, m_config.beta2, m_config.eps, m_t, lr);
   for (Index i = 0; i < m_n; ++i) {
     const std::size_t k = static_cast<std::size_t>(i);
-    const T g = grads[i];
-    m_m[k] = b1t * m_m[k] + c1t * g;
-    m_v[k] = b2t * m_v[k] + c2t * g * g;
-    const double m_hat = static_cast<double>(m_m[k]) / bc1;
-    const double v_hat = static_cast<double>(m_v[k]) / bc2;
-    params[i] = static_cast<T>(static_cast<double>(params[i]) - lr * m_hat / (std::sqrt(v_hat) + eps));
+    adam_update_entry(s, params[i], grads[i], m_m[k], m_v[k]);
   }
 }
 

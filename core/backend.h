@@ -65,7 +65,7 @@ class Backend {
   // A persistent buffer of n entries (RBA multipliers): slot k, kept across steps.
   T* slot(int k, Index n);
 
-  // Adam with moments in the backend (core/adam.cpp's update). t is the step number after the increment.
+  // Adam with moments in the backend (core/adam_rule.h's entry update). t is the step number after the increment.
   void set_adam_scalars(const AdamConfig& c, long t, double lr);  // uploads this step's scalars (outside a graph)
   // The update, reading those scalars (capturable); skipped when scalar-block entries [guard, guard + guards)
   // are not all zero.

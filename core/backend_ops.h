@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "activations.h"
-#include "adam_scalars.h"
+#include "adam_rule.h"
 #include "check.h"
 #include "lbfgs_vectors.h"
 #include "streams.h"
@@ -136,7 +136,7 @@ class BackendOps {
   // dr += dloss[0] * 2 w^2 r / (P k).
   virtual void rba_mse_backward(Idx P, Idx k, const T* r, const T* lambda, bool weighted, const T* dloss, T* dr) = 0;
 
-  // Adam over n entries with the scalars read from ops memory (core/adam.cpp's update, per entry). Nothing
+  // Adam over n entries with the scalars read from ops memory (core/adam_rule.h's entry update). Nothing
   // changes when any of guard[0 .. guards) is non-zero (the step's non-finite counts: inside a captured graph
   // the host cannot decide whether to update).
   virtual void adam(Idx n, const AdamStepScalars* s, const double* guard, int guards, T* p, const T* g, T* m,

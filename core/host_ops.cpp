@@ -306,16 +306,11 @@ void HostOps<T>::rba_mse_backward(Idx P, Idx k, const T* r, const T* lambda, boo
 template <class T>
 void HostOps<T>::adam(Idx n, const AdamStepScalars* s, const double* guard, int guards, T* p, const T* g, T* m,
                       T* v) {
-  run([=] {  // core/adam.cpp's update with the scalars read at run time
+  run([=] {  // the scalars are read at run time, as a captured step reads them
     for (int k = 0; k < guards; ++k)
       if (guard[k] != 0) return;
-    const T b1 = static_cast<T>(s->b1), c1 = static_cast<T>(s->c1), b2 = static_cast<T>(s->b2), c2 = static_cast<T>(s->c2);
-    for (Idx i = 0; i < n; ++i) {
-      m[i] = b1 * m[i] + c1 * g[i];
-      v[i] = b2 * v[i] + c2 * g[i] * g[i];
-      const double m_hat = static_cast<double>(m[i]) / s->bc1, v_hat = static_cast<double>(v[i]) / s->bc2;
-      p[i] = static_cast<T>(static_cast<double>(p[i]) - s->lr * m_hat / (std::sqrt(v_hat) + s->eps));
-    }
+    const AdamStepScalars scalars = *s;
+    for (Idx i = 0; i < n; ++i) adam_update_entry(scalars, p[i], g[i], m[i], v[i]);
   });
 }
 template <class T>

@@ -8,26 +8,14 @@
 namespace jetpinn::cuda {
 
 namespace {
-template <class T>
-__global__ void adam_update_kernel(std::ptrdiff_t n, AdamScalars s, T* __restrict__ p, const T* __restrict__ g,
-                                   T* __restrict__ m, T* __restrict__ v) {
-  for (std::ptrdiff_t i = blockIdx.x * std::ptrdiff_t(blockDim.x) + threadIdx.x; i < n;
-       i += std::ptrdiff_t(gridDim.x) * blockDim.x) {
-    T pi = p[i], mi = m[i], vi = v[i];
-    adam_update_entry<T>(s, pi, g[i], mi, vi);
-    p[i] = pi;
-    m[i] = mi;
-    v[i] = vi;
-  }
-}
 // Every thread reads the 64 bytes of scalars (one cached line) and then runs the same per-entry rule.
 template <class T>
-__global__ void adam_update_dev_kernel(std::ptrdiff_t n, const AdamScalars* __restrict__ s_dev,
+__global__ void adam_update_dev_kernel(std::ptrdiff_t n, const AdamStepScalars* __restrict__ s_dev,
                                        const double* __restrict__ guard, int guards, T* __restrict__ p,
                                        const T* __restrict__ g, T* __restrict__ m, T* __restrict__ v) {
   for (int k = 0; k < guards; ++k)  // uniform across the grid: every thread leaves, or none
     if (guard[k] != 0) return;
-  const AdamScalars s = *s_dev;
+  const AdamStepScalars s = *s_dev;
   for (std::ptrdiff_t i = blockIdx.x * std::ptrdiff_t(blockDim.x) + threadIdx.x; i < n;
        i += std::ptrdiff_t(gridDim.x) * blockDim.x) {
     T pi = p[i], mi = m[i], vi = v[i];
@@ -40,16 +28,7 @@ __global__ void adam_update_dev_kernel(std::ptrdiff_t n, const AdamScalars* __re
 }  // namespace
 
 template <class T>
-void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars& s, T* params, const T* grads, T* m, T* v) {
-  if (n == 0) return;
-  const int threads = 256;
-  const int blocks = static_cast<int>(std::min<std::ptrdiff_t>((n + threads - 1) / threads, 4096));
-  JETPINN_LAUNCH(adam_update_kernel<T>, blocks, threads, 0, static_cast<cudaStream_t>(ctx.stream()))(n, s, params, grads, m, v);
-  CUDA_CHECK_LAUNCH("adam_update_kernel");
-}
-
-template <class T>
-void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars* s_dev, const double* guard, int guards,
+void adam_update(Context& ctx, std::ptrdiff_t n, const AdamStepScalars* s_dev, const double* guard, int guards,
                  T* params, const T* grads, T* m, T* v) {
   if (n == 0) return;
   JETPINN_CHECK(s_dev, "adam_update: null device scalars");
@@ -61,11 +40,9 @@ void adam_update(Context& ctx, std::ptrdiff_t n, const AdamScalars* s_dev, const
   CUDA_CHECK_LAUNCH("adam_update_dev_kernel");
 }
 
-template void adam_update<float>(Context&, std::ptrdiff_t, const AdamScalars&, float*, const float*, float*, float*);
-template void adam_update<double>(Context&, std::ptrdiff_t, const AdamScalars&, double*, const double*, double*, double*);
-template void adam_update<float>(Context&, std::ptrdiff_t, const AdamScalars*, const double*, int, float*, const float*,
+template void adam_update<float>(Context&, std::ptrdiff_t, const AdamStepScalars*, const double*, int, float*, const float*,
                                  float*, float*);
-template void adam_update<double>(Context&, std::ptrdiff_t, const AdamScalars*, const double*, int, double*,
+template void adam_update<double>(Context&, std::ptrdiff_t, const AdamStepScalars*, const double*, int, double*,
                                   const double*, double*, double*);
 
 }  // namespace jetpinn::cuda

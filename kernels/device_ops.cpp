@@ -323,7 +323,7 @@ template <class T>
 void DeviceOps<T>::adam(Idx n, const AdamStepScalars* s, const double* guard, int guards, T* p, const T* g, T* m,
                         T* v) {
   // A device pointer: only its value is converted here (the layouts are asserted equal above).
-  cuda::adam_update<T>(*m_ctx, n, reinterpret_cast<const AdamScalars*>(s), guard, guards, p, g, m, v);
+  cuda::adam_update<T>(*m_ctx, n, reinterpret_cast<const AdamStepScalars*>(s), guard, guards, p, g, m, v);
 }
 template <class T>
 void DeviceOps<T>::count_nonfinite(Idx n, const T* x, double* out) {

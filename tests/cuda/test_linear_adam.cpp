@@ -1,6 +1,7 @@
 // Affine layers through cuBLAS (one GEMM over all S*P rows), elementwise ops, deterministic reductions and the
 // Adam kernel, against CPU references in float64 on the same inputs. Shapes include 1 x 1, ragged sizes and
 // the 128-wide layers of the paper network.
+#include <cstring>
 #include <limits>
 
 #include "adam.h"
@@ -115,8 +116,12 @@ TEST_CASE_TEMPLATE("adam kernel: bit-identical to the uncontracted rule, ulps fr
     const auto g = ct::random_data<T>(static_cast<std::size_t>(n), 100 + static_cast<std::uint64_t>(t), -2, 2);
     auto gd = ct::upload(g.t, n, 1);
     const double lr = 1e-3;
-    const AdamScalars s = adam_scalars(cfg.beta1, cfg.beta2, cfg.eps, t, lr);
-    adam_update<T>(ct::ctx(), n, s, pd.data(), gd.data(), md.data(), vd.data());
+    const AdamStepScalars s = adam_step_scalars(cfg.beta1, cfg.beta2, cfg.eps, t, lr);
+    std::vector<double> s_host(sizeof s / sizeof(double));
+    std::memcpy(s_host.data(), &s, sizeof s);
+    auto sd = ct::upload(s_host, static_cast<std::ptrdiff_t>(s_host.size()), 1);
+    adam_update<T>(ct::ctx(), n, reinterpret_cast<const AdamStepScalars*>(sd.data()), nullptr, 0, pd.data(), gd.data(),
+                   md.data(), vd.data());
     cpu.step(p_cpu.data(), g.t.data(), lr);
     for (std::size_t i = 0; i < p_rule.size(); ++i) adam_update_entry<T>(s, p_rule[i], g.t[i], m[i], v[i]);
     CHECK(pd.to_host() == p_rule);

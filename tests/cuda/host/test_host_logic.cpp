@@ -193,10 +193,10 @@ TEST_CASE("jet rules: per-element unary and product rules match the CPU kernels"
   }
 }
 
-// The entry rule is the IEEE result of core/adam.cpp's formula with no FMA contraction (the device kernel's
-// _rn intrinsics, and this test file is built with -ffp-contract=off). The CPU library itself is built with
-// -march=native, where g++ contracts a*b + c into FMAs, so against Adam<T>::step the match is to rounding:
-// a few ulps of each moment and step (tolerance 4 eps of T, normwise).
+// The entry rule (core/adam_rule.h) compiled here with no FMA contraction, as the device kernel's _rn
+// intrinsics run it (this test file is built with -ffp-contract=off), against Adam<T>::step, which calls the
+// same rule inside the library built with -march=native, where g++ contracts a*b + c into FMAs: the two agree
+// to rounding, a few ulps of each moment and step (tolerance 4 eps of T, normwise).
 TEST_CASE_TEMPLATE("adam rule: the entry update matches Adam<T>::step to rounding", T, float, double) {
   const Index n = 1031;
   const double TOL = 4 * std::numeric_limits<T>::epsilon();
@@ -215,7 +215,7 @@ TEST_CASE_TEMPLATE("adam rule: the entry update matches Adam<T>::step to roundin
     std::vector<T> g(gd.begin(), gd.end());
     const double lr = 1e-3 * static_cast<double>(t);
     cpu.step(p_cpu.data(), g.data(), lr);
-    const AdamScalars s = adam_scalars(cfg.beta1, cfg.beta2, cfg.eps, t, lr);
+    const AdamStepScalars s = adam_step_scalars(cfg.beta1, cfg.beta2, cfg.eps, t, lr);
     for (std::size_t i = 0; i < p_el.size(); ++i) adam_update_entry<T>(s, p_el[i], g[i], m[i], v[i]);
     CHECK(rel_err(d(m), d(cpu.m())) <= TOL);
     CHECK(rel_err(d(v), d(cpu.v())) <= TOL);
