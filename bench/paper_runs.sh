@@ -4,7 +4,7 @@
 # Every preset has a fixed step budget and no wall-time cap, so the same commit gives the same runs.
 # Usage: bench/paper_runs.sh [train|report|all] [PROBLEM...]   (default all, every problem; report reuses the runs
 # in runs/paper/ and always covers all three problems)
-# BUILD names the build folder (default build). About 95 minutes on 2 cores for train.
+# BUILD names the build folder (default build). About two hours on 2 cores for train.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:-all}
