@@ -168,3 +168,48 @@ TEST_CASE("npy: npz archive round trip with CRC-32 and damage detection") {
   inconsistent.data.pop_back();
   CHECK_THROWS_AS(jetpinn::write_npz(path, {{"a", inconsistent}}), jetpinn::Error);
 }
+
+namespace {
+void put_le(std::string& s, std::size_t at, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+std::uint64_t get_le(const std::string& s, std::size_t at, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+// A one-entry archive from write_npz with `extra` appended to its central-directory entry (the extra-field length
+// and the central-directory size updated) and the entry's local-header offset field set to `local_field`.
+std::string with_central_extra(std::string npz, std::uint32_t local_field, const std::string& extra) {
+  const std::size_t end = npz.size() - 22;  // no archive comment
+  const std::size_t central = get_le(npz, end + 16, 4);
+  const std::size_t name_len = get_le(npz, central + 28, 2);
+  put_le(npz, central + 30, extra.size(), 2);
+  put_le(npz, central + 42, local_field, 4);
+  npz.insert(central + 46 + name_len, extra);
+  put_le(npz, end + extra.size() + 12, get_le(npz, end + extra.size() + 12, 4) + extra.size(), 4);
+  return npz;
+}
+std::string zip64_offset_field(std::uint16_t claimed_len, std::uint64_t offset) {
+  std::string f(12, '\0');
+  put_le(f, 0, 1, 2);  // the zip64 extended-information id
+  put_le(f, 2, claimed_len, 2);
+  put_le(f, 4, offset, 8);
+  return f;
+}
+}  // namespace
+
+// Offsets come from the file: one near 2^64 must be refused without offset + size wrapping around (a fuzz finding,
+// seen as a UBSan pointer overflow in the sanitizer build), and a zip64 field must lie inside its entry's extra area.
+TEST_CASE("npy: npz entries with a local-header offset near 2^64 or an extra field past its end are refused") {
+  TempDir dir("npz64");
+  const std::string path = dir.file("one.npz");
+  jetpinn::write_npz(path, {{"u", ramp({3})}});
+  const std::string good = file_bytes(path);
+  put_bytes(path, with_central_extra(good, 0xFFFFFFFFU, zip64_offset_field(8, 0)));
+  CHECK(same_bits(jetpinn::read_npz(path).at(0).second, ramp({3})));  // a well-formed zip64 offset is read
+  put_bytes(path, with_central_extra(good, 0xFFFFFFFFU, zip64_offset_field(8, ~std::uint64_t{0} - 15)));
+  CHECK_THROWS_WITH_AS(jetpinn::read_npz(path), doctest::Contains("local header"), jetpinn::Error);
+  put_bytes(path, with_central_extra(good, 0xFFFFFFFFU, zip64_offset_field(24, 0)));
+  CHECK_THROWS_WITH_AS(jetpinn::read_npz(path), doctest::Contains("runs past its end"), jetpinn::Error);
+}
