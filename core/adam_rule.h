@@ -54,8 +54,8 @@ JETPINN_HD inline void adam_update_entry(const AdamStepScalars& s, T& p, T g, T&
   using adam_detail::mul_rn;
   using std::sqrt;
   const T b1 = static_cast<T>(s.b1), c1 = static_cast<T>(s.c1), b2 = static_cast<T>(s.b2), c2 = static_cast<T>(s.c2);
-  // The products are named in this order so that g++, where it contracts on the host, fuses the first of each
-  // pair (b1 m, b2 v) into the FMA, as the host's Adam always did: runs stay bit-identical across versions.
+  // The products are named in this order because g++, contracting on the host, fuses the first of each pair
+  // (b1 m, b2 v) into the FMA; written as one expression it fuses the other, and a run's bits change.
   const T b1m = mul_rn(b1, m);
   const T c1g = mul_rn(c1, g);
   m = add_rn(b1m, c1g);
